@@ -31,6 +31,10 @@ pub enum TransportError {
     /// The card or reader did not answer in time.
     #[error("the card did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// The reader could not exchange the command with the card (pulled mid-command, or mute);
+    /// the reader may report the card removed moments later.
+    #[error("the command could not be exchanged with the card")]
+    CommunicationFailed,
     /// The card does not answer to reset or to commands.
     #[error("the card is unresponsive")]
     Unresponsive,
@@ -53,7 +57,12 @@ impl TransportError {
     pub fn is_card_gone(&self) -> bool {
         matches!(
             self,
-            Self::CardRemoved | Self::NoCard | Self::NoService | Self::ReaderUnavailable | Self::Closed
+            Self::CardRemoved
+                | Self::NoCard
+                | Self::NoService
+                | Self::ReaderUnavailable
+                | Self::Closed
+                | Self::CommunicationFailed
         )
     }
 }

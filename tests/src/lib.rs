@@ -1,14 +1,6 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Cross-crate test scenarios for Shenas.
+//!
+//! [`conformance`] is the one suite every transport must pass: the in-process simulator, the
+//! simulator behind a real pcscd + vpcd, and (ignored unless a reader is named) real hardware.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod conformance;
