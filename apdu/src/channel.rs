@@ -13,8 +13,8 @@
 use tracing::trace;
 
 use crate::{
-    Atr, Command, CommandError, ExtendedLengthInfo, FileError, FileId, Path, Response, ResponseError,
-    StatusWord, Tag, Tlv, TlvError, Transport, TransportError,
+    Atr, Command, CommandError, ExtendedLengthInfo, FileError, FileId, Path, Response,
+    ResponseError, StatusWord, Tag, Tlv, TlvError, Transport, TransportError,
 };
 
 /// Class bit b5: more commands of a chain follow (ISO/IEC 7816-4, 5.4.1).
@@ -116,18 +116,34 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    const SHORT: Self = Self { extended_length: false, max_command_data: 255, max_response_data: 256 };
+    const SHORT: Self = Self {
+        extended_length: false,
+        max_command_data: 255,
+        max_response_data: 256,
+    };
 
     fn extended(info: Option<ExtendedLengthInfo>) -> Self {
         // EF.ATR counts whole APDUs: a command header with extended Lc and Le takes 4 + 3 + 2
         // bytes, a response trailer 2.
         let max_command_data = info
-            .map_or(crate::EXTENDED_MAX_DATA, |i| usize::try_from(i.max_command_bytes()).unwrap_or(usize::MAX).saturating_sub(9))
+            .map_or(crate::EXTENDED_MAX_DATA, |i| {
+                usize::try_from(i.max_command_bytes())
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(9)
+            })
             .max(255);
         let max_response_data = info
-            .map_or(crate::EXTENDED_MAX_LE, |i| usize::try_from(i.max_response_bytes()).unwrap_or(usize::MAX).saturating_sub(2))
+            .map_or(crate::EXTENDED_MAX_LE, |i| {
+                usize::try_from(i.max_response_bytes())
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(2)
+            })
             .max(256);
-        Self { extended_length: true, max_command_data, max_response_data }
+        Self {
+            extended_length: true,
+            max_command_data,
+            max_response_data,
+        }
     }
 }
 
@@ -145,7 +161,11 @@ impl<T: Transport> Channel<T> {
             ExtendedLength::Always => Capabilities::extended(None),
             ExtendedLength::Auto | ExtendedLength::Never => Capabilities::SHORT,
         };
-        Self { transport, config, caps }
+        Self {
+            transport,
+            config,
+            caps,
+        }
     }
 
     /// Opens a channel and decides on extended length from the override, the reader, the ATR and,
@@ -244,7 +264,9 @@ impl<T: Transport> Channel<T> {
             }
         }
         // Unreachable in practice: the data is non-empty, so the loop returned on its last part.
-        Err(ChannelError::CardProtocol { reason: "empty command chain" })
+        Err(ChannelError::CardProtocol {
+            reason: "empty command chain",
+        })
     }
 
     fn encode(&self, command: &Command) -> Result<Vec<u8>, ChannelError> {
@@ -256,7 +278,11 @@ impl<T: Transport> Channel<T> {
             }
             _ => command.clone(),
         };
-        Ok(if self.caps.extended_length { command.to_bytes()? } else { command.to_short_bytes()? })
+        Ok(if self.caps.extended_length {
+            command.to_bytes()?
+        } else {
+            command.to_short_bytes()?
+        })
     }
 
     fn send(&mut self, command: &Command) -> Result<Response, ChannelError> {
@@ -283,7 +309,9 @@ impl<T: Transport> Channel<T> {
         let mut le_sent = command.le();
         while let Some(exact) = response.sw().exact_length() {
             if le_sent == Some(exact) {
-                return Err(ChannelError::CardProtocol { reason: "6CXX repeated" });
+                return Err(ChannelError::CardProtocol {
+                    reason: "6CXX repeated",
+                });
             }
             le_sent = Some(exact);
             response = self.send(&command.clone().with_le(exact))?;
@@ -293,11 +321,15 @@ impl<T: Transport> Channel<T> {
         while let Some(available) = response.sw().bytes_available() {
             follow_ups += 1;
             if follow_ups > MAX_FOLLOW_UPS {
-                return Err(ChannelError::CardProtocol { reason: "61XX without end" });
+                return Err(ChannelError::CardProtocol {
+                    reason: "61XX without end",
+                });
             }
             data.extend_from_slice(response.data());
             if data.len() > self.config.max_response_len {
-                return Err(ChannelError::TooLong { limit: self.config.max_response_len });
+                return Err(ChannelError::TooLong {
+                    limit: self.config.max_response_len,
+                });
             }
             let mut get_response =
                 Command::new(command.cla() & 0x03, INS_GET_RESPONSE, 0, 0).with_le(available);
@@ -323,13 +355,18 @@ impl<T: Transport> Channel<T> {
         if response.is_success() {
             Ok(response.into_data())
         } else {
-            Err(ChannelError::Status { operation, sw: response.sw() })
+            Err(ChannelError::Status {
+                operation,
+                sw: response.sw(),
+            })
         }
     }
 
     /// SELECT by DF name (application identifier), P1 `04`, returning the FCI the card sent.
     pub fn select_aid(&mut self, aid: &crate::Aid) -> Result<Vec<u8>, ChannelError> {
-        let command = Command::new(0x00, 0xA4, 0x04, 0x00).with_data(aid.as_bytes()).with_le(256);
+        let command = Command::new(0x00, 0xA4, 0x04, 0x00)
+            .with_data(aid.as_bytes())
+            .with_le(256);
         self.transmit_ok(&command, "SELECT")
     }
 
@@ -343,14 +380,17 @@ impl<T: Transport> Channel<T> {
             _ => (0x09, ids),
         };
         let data: Vec<u8> = ids.iter().flat_map(|id| id.to_bytes()).collect();
-        let command = Command::new(0x00, 0xA4, p1, 0x04).with_data(data).with_le(256);
+        let command = Command::new(0x00, 0xA4, p1, 0x04)
+            .with_data(data)
+            .with_le(256);
         self.transmit_ok(&command, "SELECT")
     }
 
     /// SELECT a file by its identifier under the current DF (P1 `00`), returning the FCP.
     pub fn select_file(&mut self, id: FileId) -> Result<Vec<u8>, ChannelError> {
-        let command =
-            Command::new(0x00, 0xA4, 0x00, 0x04).with_data(id.to_bytes()).with_le(256);
+        let command = Command::new(0x00, 0xA4, 0x00, 0x04)
+            .with_data(id.to_bytes())
+            .with_le(256);
         self.transmit_ok(&command, "SELECT")
     }
 
@@ -368,7 +408,9 @@ impl<T: Transport> Channel<T> {
         // The answer carries the data inside a `53` object: leave room for its header (tag and
         // up to three length bytes), within what one response may carry.
         let ne = ne.saturating_add(4).min(self.caps.max_response_data);
-        let command = Command::new(0x00, 0xB1, 0x00, 0x00).with_data(offset_do).with_le(ne);
+        let command = Command::new(0x00, 0xB1, 0x00, 0x00)
+            .with_data(offset_do)
+            .with_le(ne);
         let response = self.transmit(&command)?;
         if response.data().is_empty() {
             return Ok(response);
@@ -376,7 +418,9 @@ impl<T: Transport> Channel<T> {
         let sw = response.sw();
         let (object, _) = Tlv::parse_one(response.data())?;
         if object.tag() != Tag::known(0x53) {
-            return Err(ChannelError::CardProtocol { reason: "READ BINARY B1 answer is not a 53 object" });
+            return Err(ChannelError::CardProtocol {
+                reason: "READ BINARY B1 answer is not a 53 object",
+            });
         }
         Ok(Response::new(object.into_value(), sw))
     }
@@ -412,13 +456,22 @@ impl<T: Transport> Channel<T> {
                     break;
                 }
                 // Offset at or beyond the end: the previous read ended the file exactly.
-                StatusWord::WRONG_P1_P2 | StatusWord::INCORRECT_P1_P2 if size.is_none() && !content.is_empty() => {
+                StatusWord::WRONG_P1_P2 | StatusWord::INCORRECT_P1_P2
+                    if size.is_none() && !content.is_empty() =>
+                {
                     break;
                 }
-                sw => return Err(ChannelError::Status { operation: "READ BINARY", sw }),
+                sw => {
+                    return Err(ChannelError::Status {
+                        operation: "READ BINARY",
+                        sw,
+                    });
+                }
             }
             if got == 0 {
-                return Err(ChannelError::CardProtocol { reason: "READ BINARY returned no data" });
+                return Err(ChannelError::CardProtocol {
+                    reason: "READ BINARY returned no data",
+                });
             }
             content.extend_from_slice(response.data());
             if content.len() > limit {
@@ -442,12 +495,20 @@ pub fn file_size(fci: &[u8]) -> Result<Option<usize>, ChannelError> {
     }
     let (template, _) = Tlv::parse_one(fci)?;
     if !matches!(template.tag().to_u32(), 0x62 | 0x6F | 0x64) {
-        return Err(ChannelError::CardProtocol { reason: "SELECT answer is not an FCP/FCI template" });
+        return Err(ChannelError::CardProtocol {
+            reason: "SELECT answer is not an FCP/FCI template",
+        });
     }
     let children = template.children()?;
-    let size = children.iter().find(|tlv| matches!(tlv.tag().to_u32(), 0x80 | 0x81)).map(|tlv| {
-        tlv.value().iter().take(8).fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-    });
+    let size = children
+        .iter()
+        .find(|tlv| matches!(tlv.tag().to_u32(), 0x80 | 0x81))
+        .map(|tlv| {
+            tlv.value()
+                .iter()
+                .take(8)
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        });
     Ok(size)
 }
 
@@ -485,7 +546,11 @@ mod tests {
             let Some((expected, response)) = self.script.pop_front() else {
                 return Err(TransportError::CardRemoved);
             };
-            assert_eq!(hex::encode_upper(command), hex::encode_upper(&expected), "unexpected command");
+            assert_eq!(
+                hex::encode_upper(command),
+                hex::encode_upper(&expected),
+                "unexpected command"
+            );
             Ok(response)
         }
         fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
@@ -497,7 +562,13 @@ mod tests {
     }
 
     fn short(transport: Scripted) -> Channel<Scripted> {
-        Channel::new(transport, ChannelConfig { read_ef_atr: false, ..ChannelConfig::default() })
+        Channel::new(
+            transport,
+            ChannelConfig {
+                read_ef_atr: false,
+                ..ChannelConfig::default()
+            },
+        )
     }
 
     #[test]
@@ -527,18 +598,28 @@ mod tests {
 
     #[test]
     fn a_card_repeating_6cxx_is_a_protocol_error() {
-        let mut channel = short(Scripted::new(&[("00B0000000", "6C03"), ("00B0000003", "6C03")]));
+        let mut channel = short(Scripted::new(&[
+            ("00B0000000", "6C03"),
+            ("00B0000003", "6C03"),
+        ]));
         let result = channel.transmit(&Command::new(0, 0xB0, 0, 0).with_le(256));
-        assert!(matches!(result, Err(ChannelError::CardProtocol { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(ChannelError::CardProtocol { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]
     fn endless_61xx_is_cut_off() {
-        let steps: Vec<(&str, &str)> =
-            std::iter::once(("00CA010000", "00 6101")).chain(std::iter::repeat_n(("00C0000001", "00 6101"), 2000)).collect();
+        let steps: Vec<(&str, &str)> = std::iter::once(("00CA010000", "00 6101"))
+            .chain(std::iter::repeat_n(("00C0000001", "00 6101"), 2000))
+            .collect();
         let mut channel = short(Scripted::new(&steps));
         let result = channel.transmit(&Command::new(0, 0xCA, 1, 0).with_le(256));
-        assert!(matches!(result, Err(ChannelError::CardProtocol { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(ChannelError::CardProtocol { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]
@@ -564,18 +645,28 @@ mod tests {
     #[test]
     fn reads_a_file_with_fcp_size_across_b1() -> Result<(), ChannelError> {
         // FCP: size 0x8002 (32770 bytes). Reads of 256 up to 32767, then B1 at 0x8000.
-        let mut steps: Vec<(String, String)> =
-            vec![("00A4080404 0102 0304 00".into(), "620B8002800282010183020304 9000".into())];
+        let mut steps: Vec<(String, String)> = vec![(
+            "00A4080404 0102 0304 00".into(),
+            "620B8002800282010183020304 9000".into(),
+        )];
         let mut offset = 0usize;
         while offset <= MAX_EVEN_OFFSET {
             let want = (32770 - offset).min(256);
-            steps.push((format!("00B0{offset:04X}{:02X}", want % 256), format!("{} 9000", "11".repeat(want.min(0x8000 - offset)))));
+            steps.push((
+                format!("00B0{offset:04X}{:02X}", want % 256),
+                format!("{} 9000", "11".repeat(want.min(0x8000 - offset))),
+            ));
             offset += want.min(0x8000 - offset);
         }
         steps.push(("00B10000 04 54028000 06".into(), "5302 2222 9000".into()));
-        let steps: Vec<(&str, &str)> = steps.iter().map(|(c, r)| (c.as_str(), r.as_str())).collect();
+        let steps: Vec<(&str, &str)> = steps
+            .iter()
+            .map(|(c, r)| (c.as_str(), r.as_str()))
+            .collect();
         let mut channel = short(Scripted::new(&steps));
-        let path: Path = "3F00/0102/0304".parse().map_err(|_| ChannelError::CardProtocol { reason: "path" })?;
+        let path: Path = "3F00/0102/0304"
+            .parse()
+            .map_err(|_| ChannelError::CardProtocol { reason: "path" })?;
         let content = channel.read_file(&path)?;
         assert_eq!(content.len(), 32770);
         assert_eq!(content.get(32768..), Some(&[0x22, 0x22][..]));
@@ -596,16 +687,26 @@ mod tests {
     #[test]
     fn zero_length_success_does_not_loop() {
         let mut channel = short(Scripted::new(&[("00B0000000", "9000")]));
-        assert!(matches!(channel.read_selected(None), Err(ChannelError::CardProtocol { .. })));
+        assert!(matches!(
+            channel.read_selected(None),
+            Err(ChannelError::CardProtocol { .. })
+        ));
     }
 
     #[test]
     fn extended_length_from_the_atr() -> Result<(), ChannelError> {
-        // Historical bytes: category 80, card capabilities 73 (3 bytes), third byte 0x40 (extended Lc/Le).
-        let mut transport = Scripted::new(&[("00B00000000400", &format!("{} 9000", "00".repeat(1024)))]);
-        transport.atr = vec![0x3B, 0x04, 0x80, 0x73, 0x00, 0x00, 0x40][..].to_vec();
-        transport.atr[1] = 0x05;
-        let mut channel = Channel::open(transport, ChannelConfig { read_ef_atr: false, ..ChannelConfig::default() })?;
+        // Five historical bytes: category 80, card capabilities 73 (3 bytes), third byte 0x40
+        // (extended Lc/Le).
+        let mut transport =
+            Scripted::new(&[("00B00000000400", &format!("{} 9000", "00".repeat(1024)))]);
+        transport.atr = vec![0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0x40];
+        let mut channel = Channel::open(
+            transport,
+            ChannelConfig {
+                read_ef_atr: false,
+                ..ChannelConfig::default()
+            },
+        )?;
         assert!(channel.capabilities().extended_length);
         let response = channel.read_binary(0, 1024)?;
         assert_eq!(response.data().len(), 1024);

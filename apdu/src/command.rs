@@ -66,7 +66,14 @@ pub enum CommandError {
 impl Command {
     /// A case 1 command: header only.
     pub const fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Self { cla, ins, p1, p2, data: Vec::new(), ne: None }
+        Self {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: Vec::new(),
+            ne: None,
+        }
     }
 
     /// Sets the command data (Nc = its length).
@@ -166,7 +173,10 @@ impl Command {
     /// Encodes the command in short form, failing if it does not fit.
     pub fn to_short_bytes(&self) -> Result<Vec<u8>, CommandError> {
         if self.needs_extended() {
-            return Err(CommandError::NeedsExtended { nc: self.data.len(), ne: self.ne });
+            return Err(CommandError::NeedsExtended {
+                nc: self.data.len(),
+                ne: self.ne,
+            });
         }
         self.encode(false)
     }
@@ -220,7 +230,13 @@ impl Command {
             // Case 1.
             [] => {}
             // Case 2 short.
-            [le] => cmd.ne = Some(if *le == 0 { SHORT_MAX_LE } else { usize::from(*le) }),
+            [le] => {
+                cmd.ne = Some(if *le == 0 {
+                    SHORT_MAX_LE
+                } else {
+                    usize::from(*le)
+                })
+            }
             // Extended forms start with a zero byte and are at least 3 bytes long.
             [0, b1, b2, rest @ ..] => {
                 let n = usize::from(u16::from_be_bytes([*b1, *b2]));
@@ -254,7 +270,11 @@ impl Command {
                 match rest.get(n..).unwrap_or_default() {
                     [] => {}
                     [le] => {
-                        cmd.ne = Some(if *le == 0 { SHORT_MAX_LE } else { usize::from(*le) });
+                        cmd.ne = Some(if *le == 0 {
+                            SHORT_MAX_LE
+                        } else {
+                            usize::from(*le)
+                        });
                     }
                     _ => return Err(malformed()),
                 }
@@ -289,13 +309,19 @@ mod tests {
     #[test]
     fn encodes_the_four_cases_short() -> Result<(), CommandError> {
         assert_eq!(Command::new(0, 0xA4, 0, 0).to_bytes()?, hex("00A40000"));
-        assert_eq!(Command::new(0, 0xB0, 0, 0).with_le(256).to_bytes()?, hex("00B0000000"));
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(256).to_bytes()?,
+            hex("00B0000000")
+        );
         assert_eq!(
             Command::new(0, 0xA4, 4, 0).with_data([1, 2]).to_bytes()?,
             hex("00A40400 02 0102")
         );
         assert_eq!(
-            Command::new(0, 0xA4, 4, 0).with_data([1, 2]).with_le(16).to_bytes()?,
+            Command::new(0, 0xA4, 4, 0)
+                .with_data([1, 2])
+                .with_le(16)
+                .to_bytes()?,
             hex("00A40400 02 0102 10")
         );
         Ok(())
@@ -303,17 +329,32 @@ mod tests {
 
     #[test]
     fn encodes_extended_when_needed() -> Result<(), CommandError> {
-        assert_eq!(Command::new(0, 0xB0, 0, 0).with_le(65536).to_bytes()?, hex("00B00000 000000"));
-        assert_eq!(Command::new(0, 0xB0, 0, 0).with_le(4096).to_bytes()?, hex("00B00000 001000"));
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(65536).to_bytes()?,
+            hex("00B00000 000000")
+        );
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(4096).to_bytes()?,
+            hex("00B00000 001000")
+        );
         let big = vec![0xAB; 300];
-        let bytes = Command::new(0, 0xDA, 0, 0).with_data(big.clone()).with_le(257).to_bytes()?;
+        let bytes = Command::new(0, 0xDA, 0, 0)
+            .with_data(big.clone())
+            .with_le(257)
+            .to_bytes()?;
         assert_eq!(bytes.get(..7), Some(&hex("00DA0000 00012C")[..]));
         assert_eq!(bytes.get(bytes.len() - 2..), Some(&hex("0101")[..]));
         assert_eq!(
             Command::new(0, 0xB0, 0, 0).with_le(300).to_short_bytes(),
-            Err(CommandError::NeedsExtended { nc: 0, ne: Some(300) })
+            Err(CommandError::NeedsExtended {
+                nc: 0,
+                ne: Some(300)
+            })
         );
-        assert_eq!(Command::new(0, 0xB0, 0, 0).with_le(0).to_bytes(), Err(CommandError::InvalidLe(0)));
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(0).to_bytes(),
+            Err(CommandError::InvalidLe(0))
+        );
         Ok(())
     }
 
@@ -332,7 +373,10 @@ mod tests {
     fn debug_hides_data() {
         let cmd = Command::new(0, 0x20, 0, 0x81).with_data(*b"123456");
         let shown = format!("{cmd:?}");
-        assert!(!shown.contains("49") && !shown.contains("123456"), "{shown}");
+        assert!(
+            !shown.contains("49") && !shown.contains("123456"),
+            "{shown}"
+        );
         assert!(shown.contains("nc: 6"), "{shown}");
     }
 

@@ -8,8 +8,8 @@
 //!
 //! No parser here panics on any input; each has property tests and a fuzz target.
 
-mod channel;
 mod atr;
+mod channel;
 mod command;
 mod file;
 mod response;
@@ -17,14 +17,16 @@ mod status;
 mod tlv;
 mod transport;
 
-pub use channel::{Capabilities, Channel, ChannelConfig, ChannelError, ExtendedLength, file_size};
-pub use command::{Case, Command, CommandError, EXTENDED_MAX_DATA, EXTENDED_MAX_LE, SHORT_MAX_DATA, SHORT_MAX_LE};
-pub use response::{Response, ResponseError};
 pub use atr::{
     Atr, AtrError, CardCapabilities, CardServiceData, CompactTlv, Convention, ExtendedLengthInfo,
     HistoricalBytes, StatusIndicator,
 };
+pub use channel::{Capabilities, Channel, ChannelConfig, ChannelError, ExtendedLength, file_size};
+pub use command::{
+    Case, Command, CommandError, EXTENDED_MAX_DATA, EXTENDED_MAX_LE, SHORT_MAX_DATA, SHORT_MAX_LE,
+};
 pub use file::{Aid, FileError, FileId, Path};
+pub use response::{Response, ResponseError};
 pub use status::StatusWord;
 pub use tlv::{Tag, TagClass, Tlv, TlvError, TlvIter, TlvRef};
 pub use transport::{Transport, TransportError, TransportLimits};

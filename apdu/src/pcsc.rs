@@ -33,14 +33,20 @@ pub fn map_error(error: pcsc::Error) -> TransportError {
         E::Timeout => TransportError::Timeout(Duration::ZERO),
         E::NotTransacted => TransportError::CommunicationFailed,
         E::UnresponsiveCard | E::UnpoweredCard | E::UnsupportedCard => TransportError::Unresponsive,
-        other => TransportError::Other { message: "PC/SC call failed", source: Some(Box::new(other)) },
+        other => TransportError::Other {
+            message: "PC/SC call failed",
+            source: Some(Box::new(other)),
+        },
     }
 }
 
 fn is_service_error(error: pcsc::Error) -> bool {
     matches!(
         error,
-        pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle | pcsc::Error::CommError
+        pcsc::Error::NoService
+            | pcsc::Error::ServiceStopped
+            | pcsc::Error::InvalidHandle
+            | pcsc::Error::CommError
     )
 }
 
@@ -70,7 +76,10 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         // Long enough for on-card key generation; short enough that a mute card does not
         // hold a worker for ever.
-        Self { exclusive: false, timeout: Duration::from_secs(60) }
+        Self {
+            exclusive: false,
+            timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -83,7 +92,9 @@ impl PcscContext {
     /// Connects to the PC/SC service.
     pub fn establish() -> Result<Self, TransportError> {
         let context = Context::establish(Scope::User).map_err(map_error)?;
-        Ok(Self { context: Some(context) })
+        Ok(Self {
+            context: Some(context),
+        })
     }
 
     /// Runs `f` on the context; on a service failure establishes a fresh context and tries
@@ -114,8 +125,10 @@ impl PcscContext {
             Err(TransportError::NoReader) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let mut states: Vec<ReaderState> =
-            names.into_iter().map(|name| ReaderState::new(name, State::UNAWARE)).collect();
+        let mut states: Vec<ReaderState> = names
+            .into_iter()
+            .map(|name| ReaderState::new(name, State::UNAWARE))
+            .collect();
         if states.is_empty() {
             return Ok(Vec::new());
         }
@@ -124,9 +137,17 @@ impl PcscContext {
     }
 
     /// Connects to the card in `reader`.
-    pub fn connect(&mut self, reader: &str, options: ConnectOptions) -> Result<PcscCard, TransportError> {
+    pub fn connect(
+        &mut self,
+        reader: &str,
+        options: ConnectOptions,
+    ) -> Result<PcscCard, TransportError> {
         let name = CString::new(reader).map_err(|_| TransportError::NoReader)?;
-        let share = if options.exclusive { ShareMode::Exclusive } else { ShareMode::Shared };
+        let share = if options.exclusive {
+            ShareMode::Exclusive
+        } else {
+            ShareMode::Shared
+        };
         let card = self.with_context(|ctx| ctx.connect(&name, share, Protocols::ANY))?;
         PcscCard::start(card, reader.to_owned(), share, options.timeout)
     }
@@ -138,10 +159,20 @@ impl PcscContext {
             return Err(TransportError::NoReader);
         }
         let found = match named {
-            Some(name) => readers.into_iter().find(|r| r.name == name).ok_or(TransportError::NoReader)?,
-            None => readers.into_iter().find(|r| r.card_present).ok_or(TransportError::NoCard)?,
+            Some(name) => readers
+                .into_iter()
+                .find(|r| r.name == name)
+                .ok_or(TransportError::NoReader)?,
+            None => readers
+                .into_iter()
+                .find(|r| r.card_present)
+                .ok_or(TransportError::NoCard)?,
         };
-        if found.card_present { Ok(found) } else { Err(TransportError::NoCard) }
+        if found.card_present {
+            Ok(found)
+        } else {
+            Err(TransportError::NoCard)
+        }
     }
 }
 
@@ -175,13 +206,25 @@ pub struct PcscCard {
 }
 
 impl PcscCard {
-    fn start(card: pcsc::Card, reader: String, share: ShareMode, timeout: Duration) -> Result<Self, TransportError> {
+    fn start(
+        card: pcsc::Card,
+        reader: String,
+        share: ShareMode,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let (jobs, queue) = mpsc::channel();
         thread::Builder::new()
             .name(format!("pcsc-card {reader}"))
             .spawn(move || card_worker(card, share, &queue))
-            .map_err(|e| TransportError::Other { message: "cannot start the card thread", source: Some(Box::new(e)) })?;
-        Ok(Self { jobs, reader, timeout })
+            .map_err(|e| TransportError::Other {
+                message: "cannot start the card thread",
+                source: Some(Box::new(e)),
+            })?;
+        Ok(Self {
+            jobs,
+            reader,
+            timeout,
+        })
     }
 
     /// The reader this card sits in.
@@ -196,7 +239,9 @@ impl PcscCard {
 
     fn call<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, TransportError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.jobs.send(job(reply)).map_err(|_| TransportError::Closed)?;
+        self.jobs
+            .send(job(reply))
+            .map_err(|_| TransportError::Closed)?;
         match answer.recv_timeout(self.timeout) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(TransportError::Timeout(self.timeout)),
@@ -271,12 +316,17 @@ fn card_worker(mut card: pcsc::Card, share: ShareMode, queue: &mpsc::Receiver<Jo
                 while let Ok(job) = queue.recv() {
                     match job {
                         Job::EndTransaction(reply) => {
-                            let result = transaction.end(Disposition::LeaveCard).map_err(|(_, e)| map_error(e));
+                            let result = transaction
+                                .end(Disposition::LeaveCard)
+                                .map_err(|(_, e)| map_error(e));
                             let _ = reply.send(result);
                             break;
                         }
                         Job::BeginTransaction(reply) => {
-                            let _ = reply.send(Err(TransportError::Other { message: "transaction already open", source: None }));
+                            let _ = reply.send(Err(TransportError::Other {
+                                message: "transaction already open",
+                                source: None,
+                            }));
                         }
                         Job::Transmit(command, reply) => {
                             let _ = reply.send(transmit(&transaction, &command, &mut buffer));
@@ -315,9 +365,17 @@ fn card_worker(mut card: pcsc::Card, share: ShareMode, queue: &mpsc::Receiver<Jo
     // Dropping the card disconnects it, leaving it as it is.
 }
 
-fn transmit(card: &pcsc::Card, command: &[u8], buffer: &mut [u8]) -> Result<Vec<u8>, TransportError> {
+fn transmit(
+    card: &pcsc::Card,
+    command: &[u8],
+    buffer: &mut [u8],
+) -> Result<Vec<u8>, TransportError> {
     let response = card.transmit(command, buffer).map_err(map_error)?;
-    trace!(sent = command.len(), received = response.len(), "pcsc transmit");
+    trace!(
+        sent = command.len(),
+        received = response.len(),
+        "pcsc transmit"
+    );
     Ok(response.to_vec())
 }
 
@@ -385,15 +443,30 @@ impl ReaderMonitor {
         let thread = thread::Builder::new()
             .name("pcsc-monitor".into())
             .spawn(move || worker.run())
-            .map_err(|e| TransportError::Other { message: "cannot start the monitor thread", source: Some(Box::new(e)) })?;
-        Ok((Self { stop, context, thread: Some(thread) }, receiver))
+            .map_err(|e| TransportError::Other {
+                message: "cannot start the monitor thread",
+                source: Some(Box::new(e)),
+            })?;
+        Ok((
+            Self {
+                stop,
+                context,
+                thread: Some(thread),
+            },
+            receiver,
+        ))
     }
 }
 
 impl Drop for ReaderMonitor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(context) = self.context.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if let Some(context) = self
+            .context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             // Wakes SCardGetStatusChange; an error only means there was nothing to cancel.
             let _ = context.cancel();
         }
@@ -433,7 +506,8 @@ impl MonitorWorker {
                     continue;
                 }
             };
-            *self.context.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&context));
+            *self.context.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(Arc::clone(&context));
             if self.service_up == Some(false) && self.emit(ReaderEvent::ServiceRestored).is_err() {
                 return;
             }
@@ -458,7 +532,10 @@ impl MonitorWorker {
             return Ok(());
         }
         warn!(%error, "PC/SC service lost");
-        for reader in std::mem::take(&mut self.known).into_keys().collect::<Vec<_>>() {
+        for reader in std::mem::take(&mut self.known)
+            .into_keys()
+            .collect::<Vec<_>>()
+        {
             self.reader_gone(reader)?;
         }
         self.service_up = Some(false);
@@ -467,7 +544,10 @@ impl MonitorWorker {
 
     fn reader_gone(&mut self, reader: String) -> Result<(), Hangup> {
         // `known` no longer holds it; report its card first.
-        self.emit(ReaderEvent::CardRemoved { reader: reader.clone() }).ok();
+        self.emit(ReaderEvent::CardRemoved {
+            reader: reader.clone(),
+        })
+        .ok();
         self.emit(ReaderEvent::ReaderRemoved { reader })
     }
 
@@ -505,14 +585,28 @@ impl MonitorWorker {
         Ok(())
     }
 
-    fn sync_readers(&mut self, names: &[CString], states: &mut Vec<ReaderState>) -> Result<(), Hangup> {
-        let listed: Vec<String> = names.iter().map(|n| n.to_string_lossy().into_owned()).collect();
-        let gone: Vec<String> = self.known.keys().filter(|k| !listed.contains(k)).cloned().collect();
+    fn sync_readers(
+        &mut self,
+        names: &[CString],
+        states: &mut Vec<ReaderState>,
+    ) -> Result<(), Hangup> {
+        let listed: Vec<String> = names
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        let gone: Vec<String> = self
+            .known
+            .keys()
+            .filter(|k| !listed.contains(k))
+            .cloned()
+            .collect();
         for reader in gone {
             let had_card = self.known.remove(&reader).flatten().is_some();
             states.retain(|s| s.name().to_string_lossy() != reader);
             if had_card {
-                self.emit(ReaderEvent::CardRemoved { reader: reader.clone() })?;
+                self.emit(ReaderEvent::CardRemoved {
+                    reader: reader.clone(),
+                })?;
             }
             self.emit(ReaderEvent::ReaderRemoved { reader })?;
         }
@@ -535,15 +629,25 @@ impl MonitorWorker {
         let before = slot.take();
         *slot = status.atr.clone().map(|atr| (atr, count));
         match (before, status.atr) {
-            (None, Some(atr)) => self.emit(ReaderEvent::CardInserted { reader: status.name, atr }),
-            (Some(_), None) => self.emit(ReaderEvent::CardRemoved { reader: status.name }),
+            (None, Some(atr)) => self.emit(ReaderEvent::CardInserted {
+                reader: status.name,
+                atr,
+            }),
+            (Some(_), None) => self.emit(ReaderEvent::CardRemoved {
+                reader: status.name,
+            }),
             // pcsc-lite counts card events: present before and after with two or more events in
             // between (or another ATR) means the card was swapped between two waits.
             (Some((old_atr, old_count)), Some(atr))
                 if old_atr != atr || count.wrapping_sub(old_count) >= 2 =>
             {
-                self.emit(ReaderEvent::CardRemoved { reader: status.name.clone() })?;
-                self.emit(ReaderEvent::CardInserted { reader: status.name, atr })
+                self.emit(ReaderEvent::CardRemoved {
+                    reader: status.name.clone(),
+                })?;
+                self.emit(ReaderEvent::CardInserted {
+                    reader: status.name,
+                    atr,
+                })
             }
             _ => Ok(()),
         }

@@ -25,12 +25,18 @@ pub enum ResponseError {
 impl Response {
     /// A response from its parts.
     pub fn new(data: impl Into<Vec<u8>>, sw: StatusWord) -> Self {
-        Self { data: data.into(), sw }
+        Self {
+            data: data.into(),
+            sw,
+        }
     }
 
     /// A response carrying only a status word.
     pub const fn status(sw: StatusWord) -> Self {
-        Self { data: Vec::new(), sw }
+        Self {
+            data: Vec::new(),
+            sw,
+        }
     }
 
     /// Splits `data ‖ SW1 SW2`.
@@ -78,7 +84,10 @@ impl Response {
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response").field("len", &self.data.len()).field("sw", &self.sw).finish()
+        f.debug_struct("Response")
+            .field("len", &self.data.len())
+            .field("sw", &self.sw)
+            .finish()
     }
 }
 

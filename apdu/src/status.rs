@@ -101,7 +101,11 @@ impl StatusWord {
     /// `61XX`: SW2 more bytes are available with GET RESPONSE (`00` means 256 or more).
     pub const fn bytes_available(self) -> Option<usize> {
         if self.sw1() == 0x61 {
-            Some(if self.sw2() == 0 { 256 } else { self.sw2() as usize })
+            Some(if self.sw2() == 0 {
+                256
+            } else {
+                self.sw2() as usize
+            })
         } else {
             None
         }
@@ -110,7 +114,11 @@ impl StatusWord {
     /// `6CXX`: wrong Le; SW2 gives the exact number of available bytes (`00` means 256).
     pub const fn exact_length(self) -> Option<usize> {
         if self.sw1() == 0x6C {
-            Some(if self.sw2() == 0 { 256 } else { self.sw2() as usize })
+            Some(if self.sw2() == 0 {
+                256
+            } else {
+                self.sw2() as usize
+            })
         } else {
             None
         }
@@ -230,12 +238,18 @@ mod tests {
 
     #[test]
     fn meanings() {
-        assert_eq!(StatusWord::FILE_NOT_FOUND.meaning(), "error: file or application not found");
+        assert_eq!(
+            StatusWord::FILE_NOT_FOUND.meaning(),
+            "error: file or application not found"
+        );
         assert_eq!(
             StatusWord::new(0x6C05).meaning(),
             "wrong Le field; SW2 gives the exact length"
         );
-        assert_eq!(StatusWord::new(0x63C1).to_string(), "63C1 (warning: verification failed, counter in SW2)");
+        assert_eq!(
+            StatusWord::new(0x63C1).to_string(),
+            "63C1 (warning: verification failed, counter in SW2)"
+        );
         assert_eq!(StatusWord::new(0x1234).meaning(), "unknown status word");
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shenas_apdu::pcsc::{ConnectOptions, PcscContext, ReaderEvent, ReaderMonitor};
-use shenas_apdu::{Atr, Channel, ChannelConfig, ChannelError, Command, ExtendedLength, TransportError};
+use shenas_apdu::{
+    Atr, Channel, ChannelConfig, ChannelError, Command, ExtendedLength, TransportError,
+};
 use shenas_dbus::{ApduExchange, AtrInfo, ErrorReply, ReaderInfo};
 
 /// Smart-card readers and cards from the command line.
@@ -99,7 +101,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     init_logging();
@@ -108,7 +114,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if cli.json {
-                let reply = ErrorReply { code: e.code().into(), message: e.to_string() };
+                let reply = ErrorReply {
+                    code: e.code().into(),
+                    message: e.to_string(),
+                };
                 let _ = writeln!(out, "{}", json(&reply));
             } else {
                 eprintln!("shenas: {e}");
@@ -171,7 +180,9 @@ fn readers(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
 fn watch(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
     let (_monitor, events) = ReaderMonitor::spawn()?;
     for event in events {
-        let Some(wire) = wire_event(event) else { continue };
+        let Some(wire) = wire_event(event) else {
+            continue;
+        };
         if cli.json {
             writeln!(out, "{}", json(&wire))?;
         } else {
@@ -187,7 +198,10 @@ fn wire_event(event: ReaderEvent) -> Option<shenas_dbus::ReaderEvent> {
     Some(match event {
         ReaderEvent::ReaderAdded { reader } => W::ReaderAdded { reader },
         ReaderEvent::ReaderRemoved { reader } => W::ReaderRemoved { reader },
-        ReaderEvent::CardInserted { reader, atr } => W::CardInserted { reader, atr: hex::encode_upper(atr) },
+        ReaderEvent::CardInserted { reader, atr } => W::CardInserted {
+            reader,
+            atr: hex::encode_upper(atr),
+        },
         ReaderEvent::CardRemoved { reader } => W::CardRemoved { reader },
         ReaderEvent::ServiceLost => W::ServiceLost,
         ReaderEvent::ServiceRestored => W::ServiceRestored,
@@ -211,7 +225,10 @@ fn describe(event: &shenas_dbus::ReaderEvent) -> String {
 fn connect(cli: &Cli) -> Result<(String, shenas_apdu::pcsc::PcscCard), CliError> {
     let mut context = PcscContext::establish()?;
     let reader = context.pick_reader(cli.reader.as_deref())?;
-    let options = ConnectOptions { timeout: Duration::from_secs(cli.timeout), ..ConnectOptions::default() };
+    let options = ConnectOptions {
+        timeout: Duration::from_secs(cli.timeout),
+        ..ConnectOptions::default()
+    };
     let card = context.connect(&reader.name, options)?;
     Ok((reader.name, card))
 }
@@ -228,8 +245,14 @@ fn atr(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
     let info = AtrInfo {
         reader,
         atr: hex::encode_upper(&bytes),
-        protocols: parsed.as_ref().map(|a| a.protocols().iter().map(|p| format!("T={p}")).collect()).unwrap_or_default(),
-        historical_bytes: parsed.as_ref().map(|a| hex::encode_upper(a.historical_bytes())).unwrap_or_default(),
+        protocols: parsed
+            .as_ref()
+            .map(|a| a.protocols().iter().map(|p| format!("T={p}")).collect())
+            .unwrap_or_default(),
+        historical_bytes: parsed
+            .as_ref()
+            .map(|a| hex::encode_upper(a.historical_bytes()))
+            .unwrap_or_default(),
         extended_length: parsed.as_ref().and_then(Atr::extended_length),
     };
     writeln!(out, "{}", json(&info))?;
@@ -240,7 +263,10 @@ fn apdu(cli: &Cli, apdus: &[String], out: &mut impl Write) -> Result<(), CliErro
     let commands = apdus
         .iter()
         .map(|text| {
-            let clean: String = text.chars().filter(|c| !c.is_whitespace() && *c != ':').collect();
+            let clean: String = text
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != ':')
+                .collect();
             let bytes = hex::decode(&clean).map_err(|_| CliError::BadHex(text.clone()))?;
             Command::parse(&bytes).map_err(|e| CliError::Channel(e.into()))
         })
@@ -271,7 +297,11 @@ fn apdu(cli: &Cli, apdus: &[String], out: &mut impl Write) -> Result<(), CliErro
         } else if exchange.data.is_empty() {
             writeln!(out, "{} ({})", exchange.sw, exchange.meaning)?;
         } else {
-            writeln!(out, "{} {} ({})", exchange.data, exchange.sw, exchange.meaning)?;
+            writeln!(
+                out,
+                "{} {} ({})",
+                exchange.data, exchange.sw, exchange.meaning
+            )?;
         }
     }
     Ok(())

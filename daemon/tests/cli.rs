@@ -13,7 +13,11 @@ use shenas_test_harness::{ChildGuard, Sandbox, pcscd_test, workspace_bin};
 const WAIT: Duration = Duration::from_secs(10);
 
 fn shenas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shenas")).args(args).env_remove("SHENAS_LOG").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_shenas"))
+        .args(args)
+        .env_remove("SHENAS_LOG")
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -30,7 +34,10 @@ fn start_sim(sb: &Sandbox, args: &[&str]) -> ChildGuard {
 }
 
 fn json_lines(output: &Output) -> Vec<serde_json::Value> {
-    stdout(output).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    stdout(output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 pcscd_test! {

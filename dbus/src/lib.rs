@@ -100,12 +100,18 @@ mod tests {
 
     #[test]
     fn events_are_tagged_snake_case() -> Result<(), serde_json::Error> {
-        let event = ReaderEvent::CardInserted { reader: "R".into(), atr: "3B00".into() };
+        let event = ReaderEvent::CardInserted {
+            reader: "R".into(),
+            atr: "3B00".into(),
+        };
         assert_eq!(
             serde_json::to_string(&event)?,
             r#"{"event":"card_inserted","reader":"R","atr":"3B00"}"#
         );
-        assert_eq!(serde_json::to_string(&ReaderEvent::ServiceLost)?, r#"{"event":"service_lost"}"#);
+        assert_eq!(
+            serde_json::to_string(&ReaderEvent::ServiceLost)?,
+            r#"{"event":"service_lost"}"#
+        );
         let back: ReaderEvent = serde_json::from_str(r#"{"event":"card_removed","reader":"R"}"#)?;
         assert_eq!(back, ReaderEvent::CardRemoved { reader: "R".into() });
         Ok(())

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use shenas_apdu::pcsc::{ConnectOptions, PcscContext};
 use shenas_apdu::{Transport, TransportError};
-use shenas_simulators::{Faults, SimulatedCard, SimulatedTransport, SlotEvent, VpcdConfig, VpcdSlot, default_card};
+use shenas_simulators::{
+    Faults, SimulatedCard, SimulatedTransport, SlotEvent, VpcdConfig, VpcdSlot, default_card,
+};
 use shenas_test_harness::{Sandbox, pcscd_test};
 use shenas_tests::conformance;
 
@@ -26,7 +28,10 @@ fn in_process_simulator_conforms() {
 #[test]
 fn in_process_card_removed_mid_read_is_typed() {
     // SELECT by path, then the card goes after 20 READ BINARY commands of the 40 000-byte EF.
-    let faults = Faults { remove_after: Some(21), ..Faults::none() };
+    let faults = Faults {
+        remove_after: Some(21),
+        ..Faults::none()
+    };
     let mut transport = SimulatedTransport::with_faults(default_card(), faults);
     let error = conformance::read_until_removed(&mut transport).unwrap();
     assert!(matches!(error, TransportError::CardRemoved), "{error:?}");
@@ -37,7 +42,10 @@ fn serve(sb: &Sandbox, card: SimulatedCard) -> (VpcdSlot, shenas_apdu::pcsc::Pcs
     let (events, connected) = mpsc::channel();
     let slot = VpcdSlot::spawn(VpcdConfig::new(0), card, Some(events)).unwrap();
     loop {
-        match connected.recv_timeout(WAIT).expect("the simulator did not connect to vpcd") {
+        match connected
+            .recv_timeout(WAIT)
+            .expect("the simulator did not connect to vpcd")
+        {
             SlotEvent::Connected { .. } => break,
             _ => continue,
         }
@@ -45,7 +53,10 @@ fn serve(sb: &Sandbox, card: SimulatedCard) -> (VpcdSlot, shenas_apdu::pcsc::Pcs
     let reader = sb.reader_name(0);
     sb.wait_for_card(&reader, WAIT).unwrap();
     let mut context = PcscContext::establish().unwrap();
-    let options = ConnectOptions { timeout: WAIT, ..ConnectOptions::default() };
+    let options = ConnectOptions {
+        timeout: WAIT,
+        ..ConnectOptions::default()
+    };
     let card = context.connect(&reader, options).unwrap();
     (slot, card)
 }
