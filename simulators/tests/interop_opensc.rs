@@ -9,10 +9,8 @@
 //! and, finding no driver, still transmits ours. So no `OPENSC_CONF` is needed, and the test
 //! removes any `OPENSC_CONF` from its environment to run against the stock configuration.
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use shenas_simulators::default_card::{APP_AID, SERIAL_NUMBER, SMALL_EF_CONTENT};
 use shenas_simulators::simulated_atr;
@@ -39,53 +37,8 @@ fn start_sim(sb: &Sandbox) -> Result<(ChildGuard, String), Box<dyn std::error::E
 
 /// Runs a one-shot client to its end (killed after `CLIENT_TIMEOUT`), output captured.
 fn run(mut cmd: Command) -> Result<Output, Box<dyn std::error::Error>> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .env_remove("OPENSC_CONF")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {shown} (apt-get install opensc): {e}"))?;
-    let mut out_pipe = child.stdout.take().ok_or("no stdout pipe")?;
-    let mut err_pipe = child.stderr.take().ok_or("no stderr pipe")?;
-    let out = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{shown} did not end within {CLIENT_TIMEOUT:?}").into());
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let output = Output {
-        status,
-        stdout: out.join().map_err(|_| "stdout reader panicked")?,
-        stderr: err.join().map_err(|_| "stderr reader panicked")?,
-    };
-    eprintln!(
-        "--- {shown}: {}\n{}{}---",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if !output.status.success() {
-        return Err(format!("{shown} failed: {}", output.status).into());
-    }
-    Ok(output)
+    cmd.env_remove("OPENSC_CONF");
+    Ok(shenas_test_harness::run_to_end(cmd, CLIENT_TIMEOUT)?)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -7,11 +7,9 @@
 //! (made by `ensure_pyscard` in `.ci/lib.sh`, which `.ci/test` runs). Missing pieces fail the
 //! test; nothing skips.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
 use shenas_simulators::default_card::{APP_AID, SERIAL_NUMBER, SMALL_EF_CONTENT};
@@ -45,59 +43,8 @@ fn python() -> Result<PathBuf, String> {
 }
 
 /// Runs a one-shot client to its end (killed after `CLIENT_TIMEOUT`), output captured.
-fn run(mut cmd: Command) -> Result<Output, Box<dyn std::error::Error>> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    let mut out_pipe = child.stdout.take().ok_or("no stdout pipe")?;
-    let mut err_pipe = child.stderr.take().ok_or("no stderr pipe")?;
-    let out = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{shown} did not end within {CLIENT_TIMEOUT:?}").into());
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let output = Output {
-        status,
-        stdout: out.join().map_err(|_| "stdout reader panicked")?,
-        stderr: err.join().map_err(|_| "stderr reader panicked")?,
-    };
-    eprintln!(
-        "--- {shown}: {}\n{}{}---",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("No module named") {
-            " (pyscard missing: run .ci/test or `ensure_pyscard` from .ci/lib.sh)"
-        } else {
-            ""
-        };
-        return Err(format!("{shown} failed: {}{hint}\n{stderr}", output.status).into());
-    }
-    Ok(output)
+fn run(cmd: Command) -> Result<Output, Box<dyn std::error::Error>> {
+    Ok(shenas_test_harness::run_to_end(cmd, CLIENT_TIMEOUT)?)
 }
 
 fn hex(bytes: &[u8]) -> String {

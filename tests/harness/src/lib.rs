@@ -797,6 +797,58 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
+/// Runs a one-shot client to its end with stdin closed and its output captured, killing it
+/// after `timeout`. Echoes what it printed to stderr (libtest shows it for failed tests).
+/// Returns an error when it cannot start, overruns or exits unsuccessfully.
+pub fn run_to_end(mut cmd: Command, timeout: Duration) -> Result<std::process::Output, String> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let mut out_pipe = child.stdout.take().ok_or("no stdout pipe")?;
+    let mut err_pipe = child.stderr.take().ok_or("no stderr pipe")?;
+    let out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{shown} did not end within {timeout:?}"));
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out.join().map_err(|_| "stdout reader panicked")?,
+        stderr: err.join().map_err(|_| "stderr reader panicked")?,
+    };
+    eprintln!(
+        "--- {shown}: {}\n{}{}---",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() {
+        return Err(format!("{shown} failed: {}", output.status));
+    }
+    Ok(output)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
