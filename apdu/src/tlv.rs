@@ -70,6 +70,12 @@ impl Tag {
         }
     }
 
+    /// A one-byte tag (`53`, `62`, `80`, …); `None` when the byte starts a longer tag or is
+    /// `00`/`FF`.
+    pub fn from_byte(byte: u8) -> Option<Self> {
+        Self::from_u32(u32::from(byte)).ok()
+    }
+
     /// A tag from its class, its constructed bit and its tag number (0 to 16 383), in the
     /// shortest encoding.
     pub fn from_parts(class: TagClass, constructed: bool, number: u32) -> Result<Self, TlvError> {
@@ -495,6 +501,11 @@ impl Tlv {
         self.view().find_path(path)
     }
 
+    /// The size of the shortest length field for a value of `value_len` bytes.
+    pub fn length_field_len(value_len: usize) -> usize {
+        length_len(value_len)
+    }
+
     /// The size of the encoding.
     pub fn encoded_len(&self) -> usize {
         self.tag.encoded_len() + length_len(self.value.len()) + self.value.len()
@@ -669,6 +680,19 @@ impl fmt::Debug for TlvIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_byte_tags() {
+        assert_eq!(Tag::from_byte(0x53).map(Tag::to_u32), Some(0x53));
+        assert_eq!(Tag::from_byte(0x62).map(Tag::is_constructed), Some(true));
+        // 5F starts a two-byte tag; 00 and FF are padding.
+        assert_eq!(Tag::from_byte(0x5F), None);
+        assert_eq!(Tag::from_byte(0x00), None);
+        assert_eq!(Tag::from_byte(0xFF), None);
+        assert_eq!(Tlv::length_field_len(127), 1);
+        assert_eq!(Tlv::length_field_len(128), 2);
+        assert_eq!(Tlv::length_field_len(40_000), 3);
+    }
     use proptest::prelude::*;
 
     fn hex(s: &str) -> Vec<u8> {

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use shenas_apdu::{Command, EXTENDED_MAX_DATA, SHORT_MAX_LE, StatusWord};
+use shenas_apdu::{Command, EXTENDED_MAX_DATA, SHORT_MAX_LE, StatusWord, Tag, Tlv, TlvRef};
 
 use crate::fs::{Df, Ef, FileId, FileSystem, Kind, MF};
 
@@ -602,7 +602,7 @@ impl VirtualCard {
             .ok_or(StatusWord::WRONG_P1_P2)?;
         // The largest n whose DO 53 (tag, length, n bytes) fits in Ne.
         let mut n = rest.len().min(ne.saturating_sub(2));
-        while n > 0 && 1 + length_bytes(n).len() + n > ne {
+        while n > 0 && 1 + Tlv::length_field_len(n) + n > ne {
             n -= 1;
         }
         if n == 0 {
@@ -649,7 +649,7 @@ impl VirtualCard {
             return Err(StatusWord::WRONG_LENGTH);
         }
         let (offset, tail) = offset_do(cmd.data())?;
-        let (tag, value, tail) = parse_tlv(tail).ok_or(StatusWord::INCORRECT_DATA)?;
+        let (tag, value, tail) = parse_tlv(tail)?;
         if !matches!(tag, 0x53 | 0x73) || !tail.is_empty() || value.is_empty() {
             return Err(StatusWord::INCORRECT_DATA);
         }
@@ -736,27 +736,13 @@ fn is_extended_form(bytes: &[u8]) -> bool {
     bytes.len() >= 7 && bytes.get(4) == Some(&0)
 }
 
-/// BER-TLV length field (ISO/IEC 7816-4, 6.3).
-fn length_bytes(len: usize) -> Vec<u8> {
-    let be = len.to_be_bytes();
-    let significant: Vec<u8> = be.iter().copied().skip_while(|b| *b == 0).collect();
-    match significant.as_slice() {
-        [] => vec![0],
-        [b] if *b < 0x80 => vec![*b],
-        bytes => {
-            let mut out = Vec::with_capacity(bytes.len() + 1);
-            out.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
-            out.extend_from_slice(bytes);
-            out
-        }
-    }
-}
-
-/// Appends a one-byte-tag TLV.
+/// Appends a data object with a one-byte tag, encoded by [`Tlv`].
 fn push_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
-    out.push(tag);
-    out.extend_from_slice(&length_bytes(value.len()));
-    out.extend_from_slice(value);
+    match Tag::from_byte(tag) {
+        Some(tag) => Tlv::new(tag, value).write_to(out),
+        // Every caller passes a one-byte tag constant; the unit tests encode each of them.
+        None => debug_assert!(false, "{tag:02X} is not a one-byte tag"),
+    }
 }
 
 /// A size as at least two big-endian bytes (tags `80`, `81`).
@@ -770,32 +756,16 @@ fn size_bytes(size: usize) -> Vec<u8> {
     be.get(start..).unwrap_or_default().to_vec()
 }
 
-/// Parses one TLV with a one-byte tag; returns tag, value and what follows.
-fn parse_tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = bytes.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = match first {
-        0..=0x7F => (usize::from(first), rest),
-        0x81..=0x83 => {
-            let n = usize::from(first & 0x7F);
-            let (len_bytes, rest) = rest.split_at_checked(n)?;
-            (
-                len_bytes
-                    .iter()
-                    .fold(0usize, |acc, b| acc << 8 | usize::from(*b)),
-                rest,
-            )
-        }
-        _ => return None,
-    };
-    let (value, rest) = rest.split_at_checked(len)?;
-    Some((tag, value, rest))
+/// Parses one data object of command data; returns its tag, value and what follows.
+fn parse_tlv(bytes: &[u8]) -> Result<(u32, &[u8], &[u8]), StatusWord> {
+    let (object, rest) = TlvRef::parse_one(bytes).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    Ok((object.tag().to_u32(), object.value(), rest))
 }
 
 /// The offset data object `54` (1 to 4 bytes, big-endian) at the start of odd-INS data.
 fn offset_do(bytes: &[u8]) -> Result<(usize, &[u8]), StatusWord> {
-    match parse_tlv(bytes) {
-        Some((0x54, value, rest)) if (1..=4).contains(&value.len()) => Ok((
+    match parse_tlv(bytes)? {
+        (0x54, value, rest) if (1..=4).contains(&value.len()) => Ok((
             value
                 .iter()
                 .fold(0usize, |acc, b| acc << 8 | usize::from(*b)),
@@ -846,18 +816,18 @@ mod tests {
 
     #[test]
     fn tlv_helpers() {
-        assert_eq!(length_bytes(0), [0]);
-        assert_eq!(length_bytes(127), [127]);
-        assert_eq!(length_bytes(128), [0x81, 128]);
-        assert_eq!(length_bytes(40_000), [0x82, 0x9C, 0x40]);
-        assert_eq!(length_bytes(70_000), [0x83, 0x01, 0x11, 0x70]);
+        for tag in [0x53, 0x62, 0x80, 0x81, 0x82, 0x83, 0x84, 0x88, 0x8A] {
+            let mut out = Vec::new();
+            push_tlv(&mut out, tag, &[1; 200]);
+            assert_eq!(out.get(..3), Some(&[tag, 0x81, 200][..]));
+        }
         assert_eq!(size_bytes(32), [0, 32]);
         assert_eq!(size_bytes(70_000), [1, 0x11, 0x70]);
         assert_eq!(
             parse_tlv(&[0x54, 0x82, 0, 1, 7, 9]),
-            Some((0x54, &[7u8][..], &[9u8][..]))
+            Ok((0x54, &[7u8][..], &[9u8][..]))
         );
-        assert_eq!(parse_tlv(&[0x54, 0x02, 1]), None);
+        assert_eq!(parse_tlv(&[0x54, 0x02, 1]), Err(StatusWord::INCORRECT_DATA));
         assert_eq!(offset_do(&[0x54, 0x03, 1, 0, 0]), Ok((65_536, &[][..])));
         assert_eq!(offset_do(&[0x54, 0x00]), Err(StatusWord::INCORRECT_DATA));
     }
