@@ -193,23 +193,31 @@ impl<T: Transport> Channel<T> {
     fn card_capabilities(&mut self) -> Result<Capabilities, ChannelError> {
         let atr = self.transport.atr()?;
         // A malformed ATR is not fatal to a conversation: it merely tells nothing.
-        let from_atr = Atr::parse(&atr).ok().and_then(|atr| atr.extended_length());
-        let declared = match from_atr {
-            Some(declared) => Some(declared),
-            None if self.config.read_ef_atr => self.ef_atr_info()?.map(|_| true),
-            None => None,
-        };
-        if declared != Some(true) {
-            return Ok(Capabilities::SHORT);
+        let capabilities = Atr::parse(&atr)
+            .ok()
+            .and_then(|atr| atr.historical().ok())
+            .and_then(|historical| historical.card_capabilities());
+        let from_atr = capabilities.and_then(|c| c.extended_lc_le());
+        match from_atr {
+            Some(false) => Ok(Capabilities::SHORT),
+            // The ATR says yes; EF.ATR bounds the sizes only where the ATR says it holds them,
+            // so a card that does not say so costs no APDU here.
+            Some(true) => {
+                let in_ef_atr = capabilities.and_then(|c| c.extended_length_info_in_ef_atr());
+                let info = if in_ef_atr == Some(true) && self.config.read_ef_atr {
+                    self.ef_atr_info()?
+                } else {
+                    None
+                };
+                Ok(Capabilities::extended(info))
+            }
+            // The ATR does not tell: EF.ATR's extended length information, if any, decides.
+            None if self.config.read_ef_atr => Ok(match self.ef_atr_info()? {
+                Some(info) => Capabilities::extended(Some(info)),
+                None => Capabilities::SHORT,
+            }),
+            None => Ok(Capabilities::SHORT),
         }
-        // The card offers extended length: EF.ATR may bound the sizes. Only read it if we have
-        // not already (the ATR answered the question).
-        let info = if from_atr.is_some() && self.config.read_ef_atr {
-            self.ef_atr_info()?
-        } else {
-            None
-        };
-        Ok(Capabilities::extended(info))
     }
 
     /// Reads the extended length information (`7F66`) from EF.ATR, if the card has one.
@@ -700,16 +708,27 @@ mod tests {
         let mut transport =
             Scripted::new(&[("00B00000000400", &format!("{} 9000", "00".repeat(1024)))]);
         transport.atr = vec![0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0x40];
-        let mut channel = Channel::open(
-            transport,
-            ChannelConfig {
-                read_ef_atr: false,
-                ..ChannelConfig::default()
-            },
-        )?;
+        // EF.ATR reading is on, but the ATR does not point there: no APDU is spent on it.
+        let mut channel = Channel::open(transport, ChannelConfig::default())?;
         assert!(channel.capabilities().extended_length);
         let response = channel.read_binary(0, 1024)?;
         assert_eq!(response.data().len(), 1024);
+        Ok(())
+    }
+
+    #[test]
+    fn ef_atr_bounds_extended_length_when_the_atr_points_there() -> Result<(), ChannelError> {
+        // Third software function byte 0x60: extended Lc/Le, and their limits in EF.ATR/INFO.
+        let mut transport = Scripted::new(&[
+            ("00A4080402 2F01 00", "62048002000B 9000"),
+            ("00B000000B", "7F66 08 0202 0409 0202 0802 9000"),
+        ]);
+        transport.atr = vec![0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0x60];
+        let channel = Channel::open(transport, ChannelConfig::default())?;
+        let caps = channel.capabilities();
+        assert!(caps.extended_length);
+        assert_eq!(caps.max_command_data, 0x0409 - 9);
+        assert_eq!(caps.max_response_data, 0x0802 - 2);
         Ok(())
     }
 }
