@@ -43,8 +43,9 @@ pub enum ExtendedLength {
 pub struct ChannelConfig {
     /// Extended-length policy (the per-reader override).
     pub extended_length: ExtendedLength,
-    /// Read EF.ATR (`3F00/2F01`) when the ATR does not tell whether extended length is supported.
-    /// This selects the MF: do it before selecting an application.
+    /// Read EF.ATR (`3F00/2F01`) when the ATR does not tell whether extended length is supported,
+    /// or says that EF.ATR holds the limits. This selects the MF: do it before selecting an
+    /// application.
     pub read_ef_atr: bool,
     /// Largest response (in bytes, all GET RESPONSE parts joined) the channel accepts.
     pub max_response_len: usize,

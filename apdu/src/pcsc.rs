@@ -296,12 +296,71 @@ impl Drop for PcscTransaction<'_> {
     }
 }
 
+/// A card handle jobs can run on: the card itself, or the card inside a transaction.
+trait CardHandle: std::ops::Deref<Target = pcsc::Card> {
+    fn reset(&mut self, share: ShareMode) -> Result<(), pcsc::Error>;
+}
+
+impl CardHandle for pcsc::Transaction<'_> {
+    fn reset(&mut self, share: ShareMode) -> Result<(), pcsc::Error> {
+        self.reconnect(share, Protocols::ANY, Disposition::ResetCard)
+    }
+}
+
+/// `pcsc::Card` seen through the same interface as a transaction.
+struct Direct<'card>(&'card mut pcsc::Card);
+
+impl std::ops::Deref for Direct<'_> {
+    type Target = pcsc::Card;
+    fn deref(&self) -> &pcsc::Card {
+        self.0
+    }
+}
+
+impl CardHandle for Direct<'_> {
+    fn reset(&mut self, share: ShareMode) -> Result<(), pcsc::Error> {
+        self.0
+            .reconnect(share, Protocols::ANY, Disposition::ResetCard)
+    }
+}
+
+/// Answers a card job on `handle`; hands transaction jobs back to the caller.
+fn serve(
+    handle: &mut impl CardHandle,
+    share: ShareMode,
+    job: Job,
+    buffer: &mut [u8],
+) -> Option<Job> {
+    match job {
+        Job::Transmit(command, reply) => {
+            let _ = reply.send(transmit(handle, &command, buffer));
+        }
+        Job::Atr(reply) => {
+            let _ = reply.send(atr(handle));
+        }
+        Job::Reset(reply) => {
+            let result = handle
+                .reset(share)
+                .map_err(map_error)
+                .and_then(|()| atr(handle));
+            let _ = reply.send(result);
+        }
+        other @ (Job::BeginTransaction(_) | Job::EndTransaction(_)) => return Some(other),
+    }
+    None
+}
+
 /// Owns the card; runs jobs in order. Inside a transaction the jobs run on the transaction.
 fn card_worker(mut card: pcsc::Card, share: ShareMode, queue: &mpsc::Receiver<Job>) {
     let mut buffer = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
     while let Ok(job) = queue.recv() {
-        match job {
-            Job::BeginTransaction(reply) => {
+        match serve(&mut Direct(&mut card), share, job, &mut buffer) {
+            None => {}
+            // Nothing to end outside a transaction.
+            Some(Job::EndTransaction(reply)) => {
+                let _ = reply.send(Ok(()));
+            }
+            Some(Job::BeginTransaction(reply)) => {
                 let mut transaction = match card.transaction() {
                     Ok(transaction) => transaction,
                     Err(e) => {
@@ -314,52 +373,27 @@ fn card_worker(mut card: pcsc::Card, share: ShareMode, queue: &mpsc::Receiver<Jo
                     continue;
                 }
                 while let Ok(job) = queue.recv() {
-                    match job {
-                        Job::EndTransaction(reply) => {
+                    match serve(&mut transaction, share, job, &mut buffer) {
+                        None => {}
+                        Some(Job::EndTransaction(reply)) => {
                             let result = transaction
                                 .end(Disposition::LeaveCard)
                                 .map_err(|(_, e)| map_error(e));
                             let _ = reply.send(result);
                             break;
                         }
-                        Job::BeginTransaction(reply) => {
+                        Some(Job::BeginTransaction(reply)) => {
                             let _ = reply.send(Err(TransportError::Other {
                                 message: "transaction already open",
                                 source: None,
                             }));
                         }
-                        Job::Transmit(command, reply) => {
-                            let _ = reply.send(transmit(&transaction, &command, &mut buffer));
-                        }
-                        Job::Atr(reply) => {
-                            let _ = reply.send(atr(&transaction));
-                        }
-                        Job::Reset(reply) => {
-                            let result = transaction
-                                .reconnect(share, Protocols::ANY, Disposition::ResetCard)
-                                .map_err(map_error)
-                                .and_then(|()| atr(&transaction));
-                            let _ = reply.send(result);
-                        }
+                        // `serve` answers every other job.
+                        Some(_) => {}
                     }
                 }
             }
-            Job::EndTransaction(reply) => {
-                let _ = reply.send(Ok(()));
-            }
-            Job::Transmit(command, reply) => {
-                let _ = reply.send(transmit(&card, &command, &mut buffer));
-            }
-            Job::Atr(reply) => {
-                let _ = reply.send(atr(&card));
-            }
-            Job::Reset(reply) => {
-                let result = card
-                    .reconnect(share, Protocols::ANY, Disposition::ResetCard)
-                    .map_err(map_error)
-                    .and_then(|()| atr(&card));
-                let _ = reply.send(result);
-            }
+            Some(_) => {}
         }
     }
     // Dropping the card disconnects it, leaving it as it is.
