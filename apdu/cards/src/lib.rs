@@ -13,10 +13,12 @@
 //! | [`sm`] | ISO/IEC 7816-4 secure messaging with AES-128 (host and card side) |
 //! | [`device_auth`] | EN 14890 device authentication with symmetric keys: cryptograms and session keys |
 //! | [`issuer`] | the issuer authority interface (in process and over loopback HTTP) |
+//! | [`session`] | a card session on the host: identify, read identity, certificates, PINs, signing |
 //! | [`pki`] | signature verification, X.509 validation, passive authentication (EF.SOD), CAdES-BES |
 
 pub mod device_auth;
 pub mod issuer;
 pub mod pki;
 pub mod profile;
+pub mod session;
 pub mod sm;

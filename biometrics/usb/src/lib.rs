@@ -1,0 +1,1 @@
+//! USB fingerprint scanner drivers (being written).

@@ -1,0 +1,1 @@
+//! Fingerprint benchmark beside NBIS (being written).
