@@ -7,10 +7,12 @@ export SHENAS_TARGET_DIR=${CARGO_TARGET_DIR:-$SHENAS_ROOT/target}
 SHENAS_MIN_CARGO=1.95
 # Debian packages: pcscd + vpcd + clients for the PC/SC tests, pkg-config/libpcsclite-dev for
 # the pcsc crate, build-essential for -sys crates and libFuzzer, python3-venv/-dev and swig to
-# build pyscard (PyPI has no wheel for it here), util-linux/iproute2/procps for the sandboxes.
+# build pyscard (PyPI has no wheel for it here), util-linux/iproute2/procps for the sandboxes,
+# openssl as the independent judge of our CMS signatures, libusb-1.0-0-dev for rusb (the USB
+# fingerprint scanner driver).
 SHENAS_APT_PACKAGES=(
     pcscd libpcsclite-dev pkg-config vsmartcard-vpcd pcsc-tools opensc dbus iproute2
-    util-linux procps python3-venv python3-dev swig build-essential
+    util-linux procps python3-venv python3-dev swig build-essential openssl libusb-1.0-0-dev
 )
 SHENAS_PYSCARD_VERSION=2.3.1
 VPCD_PORT=35963
