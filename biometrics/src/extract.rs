@@ -178,10 +178,14 @@ fn fidx(v: f32) -> usize {
     if v > 0.0 { v as usize } else { 0 }
 }
 
-/// f32 → isize rounded (saturating).
+/// f32 → isize rounded half away from zero (saturating); avoids the libm call of `round`.
 #[allow(clippy::cast_possible_truncation)]
 fn fround(v: f32) -> isize {
-    v.round() as isize
+    if v >= 0.0 {
+        (v + 0.5) as isize
+    } else {
+        (v - 0.5) as isize
+    }
 }
 
 /// usize → f32 (exact below 2^24, which every image dimension is).
@@ -229,18 +233,7 @@ fn pipeline(px: &[u8], w: usize, h: usize) -> (Vec<Minutia>, Fields) {
     frequency(&img, &g, &mut fields);
     let enhanced = enhance(&img, &g, &fields);
     ridge_clarity(&img, &enhanced, &g, &mut fields);
-    let mut skel: Vec<u8> = enhanced
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let inside = fields
-                .mask
-                .get(g.block_of(i % w, i / w))
-                .copied()
-                .unwrap_or(false);
-            u8::from(inside && v < 0.0)
-        })
-        .collect();
+    let mut skel = binarise(&enhanced, &g, &fields.mask);
     smooth_binary(&mut skel, &g);
     thin(&mut skel, &g);
     let minutiae = detect(&skel, &g, &fields);
@@ -674,7 +667,7 @@ struct Filter {
 /// [`ORIENT_BINS`] orientations and [`PERIOD_BINS`] periods. The result is zero-mean: negative
 /// on ridges (dark), positive in valleys.
 fn enhance(img: &[f32], g: &Grid, f: &Fields) -> Vec<f32> {
-    let w = isize::try_from(g.w).unwrap_or(isize::MAX);
+    let w = isize::try_from(g.bw * BLOCK + 2 * PAD).unwrap_or(isize::MAX);
     let offset = |dx: f32, dy: f32| fround(dy) * w + fround(dx);
     // Along-ridge smoothing filters.
     let along: Vec<Filter> = (0..ORIENT_BINS)
@@ -723,45 +716,99 @@ fn enhance(img: &[f32], g: &Grid, f: &Fields) -> Vec<f32> {
         let pb = fidx(((p - PERIOD_MIN) / PERIOD_STEP).round()).min(PERIOD_BINS - 1);
         (o, pb)
     };
-    let apply = |src: &[f32], i: usize, flt: &Filter| -> f32 {
-        let c = src.get(i).copied().unwrap_or(0.0);
-        flt.offsets
-            .iter()
-            .zip(&flt.weights)
-            .map(|(&o, &wt)| wt * src.get(i.wrapping_add_signed(o)).copied().unwrap_or(c))
-            .sum()
-    };
-    let n = g.w * g.h;
-    let mut tmp = vec![0f32; n];
-    let mut out = vec![0f32; n];
-    let bins: Vec<(usize, usize)> = (0..g.bw * g.bh).map(bin_of).collect();
-    // Rows of blocks; a block outside the mask is skipped unless it touches the mask (the
-    // second pass reaches a few pixels outside).
-    let near_mask: Vec<bool> = morph(&f.mask, g, true);
-    for y in 0..g.h {
-        for x in 0..g.w {
-            let b = g.block_of(x, y);
-            if !near_mask.get(b).copied().unwrap_or(false) {
-                continue;
-            }
-            let (o, _) = bins.get(b).copied().unwrap_or((0, 0));
-            let i = y * g.w + x;
-            if let (Some(t), Some(flt)) = (tmp.get_mut(i), along.get(o)) {
-                *t = apply(img, i, flt);
-            }
+    // Padded buffers (PAD pixels each side, replicated edges) so that every tap of a filter
+    // stays inside; a block row of BLOCK pixels is filtered at once (one contiguous load per
+    // tap, which the compiler vectorises).
+    let (pw, ph) = (g.bw * BLOCK + 2 * PAD, g.bh * BLOCK + 2 * PAD);
+    let mut src = vec![0f32; pw * ph];
+    for (py, row) in src.chunks_exact_mut(pw).enumerate() {
+        let y = py.saturating_sub(PAD).min(g.h - 1);
+        let Some(line) = img.get(y * g.w..(y + 1) * g.w) else {
+            continue;
+        };
+        for (px, v) in row.iter_mut().enumerate() {
+            let x = px.saturating_sub(PAD).min(g.w - 1);
+            *v = line.get(x).copied().unwrap_or(0.0);
         }
     }
-    for y in 0..g.h {
-        for x in 0..g.w {
-            let b = g.block_of(x, y);
-            if !f.mask.get(b).copied().unwrap_or(false) {
-                continue;
+    let run = |src: &[f32],
+               dst: &mut [f32],
+               blocks: &[bool],
+               pick: &dyn Fn(usize) -> usize,
+               bank: &[Filter]| {
+        for by in 0..g.bh {
+            for bx in 0..g.bw {
+                let b = by * g.bw + bx;
+                if !blocks.get(b).copied().unwrap_or(false) {
+                    continue;
+                }
+                let Some(flt) = bank.get(pick(b)) else {
+                    continue;
+                };
+                for r in 0..BLOCK {
+                    let i0 = (PAD + by * BLOCK + r) * pw + PAD + bx * BLOCK;
+                    let mut acc = [0f32; BLOCK];
+                    for (&o, &wt) in flt.offsets.iter().zip(&flt.weights) {
+                        let s0 = i0.wrapping_add_signed(o);
+                        if let Some(seg) = src.get(s0..s0 + BLOCK) {
+                            for (a, v) in acc.iter_mut().zip(seg) {
+                                *a += wt * v;
+                            }
+                        }
+                    }
+                    if let Some(out) = dst.get_mut(i0..i0 + BLOCK) {
+                        out.copy_from_slice(&acc);
+                    }
+                }
             }
-            let (o, p) = bins.get(b).copied().unwrap_or((0, 0));
-            let i = y * g.w + x;
-            if let (Some(t), Some(flt)) = (out.get_mut(i), across.get(p * ORIENT_BINS + o)) {
-                *t = apply(&tmp, i, flt);
-            }
+        }
+    };
+    let bins: Vec<(usize, usize)> = (0..g.bw * g.bh).map(bin_of).collect();
+    let near_mask: Vec<bool> = morph(&morph(&f.mask, g, true), g, true);
+    let mut tmp = vec![0f32; pw * ph];
+    run(
+        &src,
+        &mut tmp,
+        &near_mask,
+        &|b| bins.get(b).map_or(0, |v| v.0),
+        &along,
+    );
+    let mut outp = vec![0f32; pw * ph];
+    run(
+        &tmp,
+        &mut outp,
+        &f.mask,
+        &|b| bins.get(b).map_or(0, |v| v.1 * ORIENT_BINS + v.0),
+        &across,
+    );
+    let mut out = vec![0f32; g.w * g.h];
+    for (y, row) in out.chunks_exact_mut(g.w).enumerate() {
+        let s0 = (PAD + y) * pw + PAD;
+        if let Some(seg) = outp.get(s0..s0 + g.w) {
+            row.copy_from_slice(seg);
+        }
+    }
+    out
+}
+
+/// Padding of the enhancement buffers; at least the longest filter reach.
+const PAD: usize = 16;
+
+/// Ridge pixels (enhanced response negative) inside the mask; the image border is cleared so
+/// that every set pixel has all eight neighbours inside the image.
+fn binarise(enh: &[f32], g: &Grid, mask: &[bool]) -> Vec<u8> {
+    let mut out = vec![0u8; g.w * g.h];
+    for y in 1..g.h.saturating_sub(1) {
+        let (Some(src), Some(dst)) = (
+            enh.get(y * g.w..(y + 1) * g.w),
+            out.get_mut(y * g.w..(y + 1) * g.w),
+        ) else {
+            continue;
+        };
+        let brow = (y / BLOCK) * g.bw;
+        for (x, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
+            let inside = mask.get(brow + x / BLOCK).copied().unwrap_or(false);
+            *d = u8::from(inside && v < 0.0 && x > 0 && x + 1 < g.w);
         }
     }
     out
@@ -774,7 +821,8 @@ fn ridge_clarity(img: &[f32], enh: &[f32], g: &Grid, f: &mut Fields) {
     let mut agree = vec![0u32; nb];
     let mut total = vec![0u32; nb];
     for (i, (&v, &e)) in img.iter().zip(enh).enumerate() {
-        let b = g.block_of(i % g.w, i / g.w);
+        let (y, x) = (i / g.w, i % g.w); // one division pair per pixel: cheap enough here
+        let b = (y / BLOCK) * g.bw + x / BLOCK;
         if !f.mask.get(b).copied().unwrap_or(false) {
             continue;
         }
@@ -819,6 +867,19 @@ fn pixel(b: &[u8], g: &Grid, x: isize, y: isize) -> u8 {
 
 /// The 8-neighbour bit pattern of a pixel (bit k = [`RING`]\[k\]).
 fn ring_mask(b: &[u8], g: &Grid, x: usize, y: usize) -> u8 {
+    if x >= 1 && y >= 1 && x + 1 < g.w && y + 1 < g.h {
+        let i = y * g.w + x;
+        let w = g.w;
+        let p = |j: usize| u8::from(b.get(j).copied().unwrap_or(0) != 0);
+        return p(i + 1)
+            | p(i + 1 - w) << 1
+            | p(i - w) << 2
+            | p(i - 1 - w) << 3
+            | p(i - 1) << 4
+            | p(i - 1 + w) << 5
+            | p(i + w) << 6
+            | p(i + 1 + w) << 7;
+    }
     let (xi, yi) = (
         isize::try_from(x).unwrap_or(0),
         isize::try_from(y).unwrap_or(0),
@@ -832,17 +893,52 @@ fn ring_mask(b: &[u8], g: &Grid, x: usize, y: usize) -> u8 {
     m
 }
 
+/// The ring pattern of an interior pixel by index (the caller guarantees `i` is not on the
+/// image border, where out-of-image neighbours read as clear).
+fn ring_at(b: &[u8], w: usize, i: usize) -> u8 {
+    let p = |j: Option<usize>| u8::from(j.and_then(|j| b.get(j)).copied().unwrap_or(0) != 0);
+    let up = i.checked_sub(w);
+    p(Some(i + 1))
+        | p(up.map(|u| u + 1)) << 1
+        | p(up) << 2
+        | p(up.and_then(|u| u.checked_sub(1))) << 3
+        | p(i.checked_sub(1)) << 4
+        | p((i + w).checked_sub(1)) << 5
+        | p(Some(i + w)) << 6
+        | p(Some(i + w + 1)) << 7
+}
+
 /// 3×3 majority filter of the binary image (removes one-pixel bumps that would become spurs).
 fn smooth_binary(b: &mut [u8], g: &Grid) {
-    let src = b.to_vec();
-    for y in 1..g.h.saturating_sub(1) {
-        for x in 1..g.w.saturating_sub(1) {
-            let m = ring_mask(&src, g, x, y);
-            let c = src.get(y * g.w + x).copied().unwrap_or(0);
-            let n = m.count_ones() + u32::from(c);
-            if let Some(p) = b.get_mut(y * g.w + x) {
-                *p = u8::from(n >= 5);
+    // Vertical 3-sums, then horizontal 3-sums of those.
+    let mut col = vec![0u8; b.len()];
+    for y in 0..g.h {
+        for x in 0..g.w {
+            let i = y * g.w + x;
+            let up = if y > 0 {
+                b.get(i - g.w).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            let dn = b.get(i + g.w).copied().unwrap_or(0);
+            if let Some(c) = col.get_mut(i) {
+                *c = up + b.get(i).copied().unwrap_or(0) + dn;
             }
+        }
+    }
+    for y in 0..g.h {
+        let Some(row) = col.get(y * g.w..(y + 1) * g.w) else {
+            continue;
+        };
+        let Some(out) = b.get_mut(y * g.w..(y + 1) * g.w) else {
+            continue;
+        };
+        let mut prev = 0u8;
+        for (x, o) in out.iter_mut().enumerate() {
+            let c = row.get(x).copied().unwrap_or(0);
+            let n = row.get(x + 1).copied().unwrap_or(0);
+            *o = u8::from(prev + c + n >= 5 && x > 0 && x + 1 < g.w && y > 0 && y + 1 < g.h);
+            prev = c;
         }
     }
 }
@@ -879,41 +975,76 @@ fn thin(b: &mut [u8], g: &Grid) {
             *t = base && !(n && e && w) && !(n && s && w);
         }
     }
-    let mut candidates: Vec<usize> = b
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &v)| (v != 0).then_some(i))
+    // Contour pixels first; afterwards only the survivors among the candidates and the set
+    // neighbours of deleted pixels can become deletable.
+    let mut candidates: Vec<usize> = (0..b.len())
+        .filter(|&i| b.get(i).copied().unwrap_or(0) != 0 && ring_at(b, g.w, i) != 0xFF)
         .collect();
+    let mut queued = vec![false; b.len()];
     let mut del: Vec<usize> = Vec::new();
-    loop {
-        let mut changed = false;
-        for t in &table {
-            del.clear();
-            for &i in &candidates {
-                if b.get(i).copied().unwrap_or(0) == 0 {
-                    continue;
-                }
-                let m = ring_mask(b, g, i % g.w, i / g.w);
-                if t.get(usize::from(m)).copied().unwrap_or(false) {
-                    del.push(i);
-                }
+    let mut next: Vec<usize> = Vec::new();
+    let mut idle = 0;
+    let mut pass = 0usize;
+    while idle < 2 && !candidates.is_empty() {
+        let t = table.get(pass % 2).copied().unwrap_or([false; 256]);
+        pass += 1;
+        del.clear();
+        for &i in &candidates {
+            let m = ring_at(b, g.w, i);
+            if t.get(usize::from(m)).copied().unwrap_or(false) {
+                del.push(i);
             }
-            for &i in &del {
-                if let Some(p) = b.get_mut(i) {
-                    *p = 0;
-                }
+        }
+        for &i in &del {
+            if let Some(p) = b.get_mut(i) {
+                *p = 0;
             }
-            changed |= !del.is_empty();
         }
-        candidates.retain(|&i| b.get(i).copied().unwrap_or(0) != 0);
-        if !changed {
-            break;
+        idle = if del.is_empty() { idle + 1 } else { 0 };
+        next.clear();
+        let w = g.w;
+        let push = |j: usize, next: &mut Vec<usize>, queued: &mut Vec<bool>| {
+            if b.get(j).copied().unwrap_or(0) != 0
+                && let Some(q) = queued.get_mut(j)
+                && !*q
+            {
+                *q = true;
+                next.push(j);
+            }
+        };
+        for &i in &candidates {
+            push(i, &mut next, &mut queued);
         }
+        for &i in &del {
+            for j in [i + 1, i + w - 1, i + w, i + w + 1] {
+                push(j, &mut next, &mut queued);
+            }
+            for j in [
+                i.checked_sub(1),
+                i.checked_sub(w - 1),
+                i.checked_sub(w),
+                i.checked_sub(w + 1),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                push(j, &mut next, &mut queued);
+            }
+        }
+        for &j in &next {
+            if let Some(q) = queued.get_mut(j) {
+                *q = false;
+            }
+        }
+        core::mem::swap(&mut candidates, &mut next);
     }
+    let candidates: Vec<usize> = (0..b.len())
+        .filter(|&i| b.get(i).copied().unwrap_or(0) != 0)
+        .collect();
     // Staircase removal: delete a pixel whose 4-neighbours pair up around a corner (two
     // orthogonal 4-neighbours and the opposite diagonal empty) if doing so keeps connectivity.
     for &i in &candidates {
-        let m = ring_mask(b, g, i % g.w, i / g.w);
+        let m = ring_at(b, g.w, i);
         if m.count_ones() >= 2 && yokoi8(m) == 1 {
             let p = |k: usize| (m >> k) & 1 == 1;
             // Only corners: an orthogonal pair of 4-neighbours present.
@@ -1402,18 +1533,7 @@ mod tests {
         segment(&mut fields, &g);
         frequency(&img, &g, &mut fields);
         let enhanced = enhance(&img, &g, &fields);
-        let mut skel: Vec<u8> = enhanced
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let inside = fields
-                    .mask
-                    .get(g.block_of(i % w, i / w))
-                    .copied()
-                    .unwrap_or(false);
-                u8::from(inside && v < 0.0)
-            })
-            .collect();
+        let mut skel = binarise(&enhanced, &g, &fields.mask);
         let bin = skel.clone();
         smooth_binary(&mut skel, &g);
         thin(&mut skel, &g);
