@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`image`] | grayscale images with their resolution; PNG, BMP, raw (and WSQ if feasible) decoding |
+//! | [`eval`] | the FVC evaluation protocol: pair enumeration, EER, FNMR at fixed FMR |
 //! | [`extract`] | segmentation, orientation and ridge-frequency fields, enhancement, minutiae |
 //! | [`quality`] | a 0–100 quality score (NFIQ 2 scale) with actionable feedback |
 //! | [`matcher`] | the 1:1 matcher and its calibrated decision thresholds |
@@ -10,6 +11,7 @@
 //! | [`capture`] | the scanner trait real and simulated scanners implement |
 
 pub mod capture;
+pub mod eval;
 pub mod extract;
 pub mod image;
 pub mod matcher;

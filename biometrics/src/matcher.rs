@@ -1,1 +1,477 @@
-//! (being written)
+//! The 1:1 fingerprint matcher.
+//!
+//! 1. **Local structures.** Each minutia is described by its [`NEIGHBOURS`] nearest
+//!    neighbours in its own frame: distance, direction of the neighbour seen from the minutia
+//!    and relative minutia direction (rotation and translation invariant, in the spirit of
+//!    Jiang & Yau's local structures and of minutia-cylinder-code neighbourhoods).
+//! 2. **Candidate pairs.** Every probe/reference minutia pair gets a local similarity from a
+//!    one-to-one matching of the two neighbourhoods; the best pairs become alignment roots.
+//! 3. **Global consistency.** For each root, the probe is aligned on the reference (rotation
+//!    and translation of the root pair) and minutiae are paired greedily with a tolerance that
+//!    grows with the distance from the root (plastic distortion). Pairs are kept only when
+//!    their local structures also agree.
+//! 4. **Score.** The number of consistent pairs, normalised by the minutiae counts in the
+//!    common area; the best root wins. The score is symmetric: `score(a, b) == score(b, a)`
+//!    exactly (the two templates are put in a canonical order before matching).
+//!
+//! [`decision`] compares a score with thresholds calibrated at false-match rates of 10⁻³ and
+//! 10⁻⁴ (ISO/IEC 19795-1 terminology).
+
+use core::f32::consts::PI;
+use core::fmt;
+
+use crate::extract::FingerprintFeatures;
+
+/// Neighbours per local structure.
+pub const NEIGHBOURS: usize = 8;
+/// At most this many minutiae (highest quality first) enter a match template.
+pub const MAX_MINUTIAE: usize = 100;
+/// Alignment roots tried per comparison.
+const ROOTS: usize = 12;
+
+#[derive(Clone, Copy, Default)]
+struct Neighbour {
+    /// Distance in pixels at 500 ppi.
+    d: f32,
+    /// Direction of the neighbour relative to the minutia's direction, `[0, 2π)`.
+    alpha: f32,
+    /// Neighbour direction minus minutia direction, `[0, 2π)`.
+    beta: f32,
+}
+
+#[derive(Clone, Copy)]
+struct Point {
+    x: f32,
+    y: f32,
+    /// Direction in image coordinates (y down), `[0, 2π)`.
+    a: f32,
+    n: usize,
+    nb: [Neighbour; NEIGHBOURS],
+}
+
+/// A template prepared for fast comparisons (computed once per impression).
+///
+/// Personal biometric data: `Debug` shows the minutiae count only.
+#[derive(Clone)]
+pub struct MatchTemplate {
+    points: Vec<Point>,
+    /// 32-pixel cells (at 500 ppi) near a minutia, as a bitmap of 16 × 16 cells; the
+    /// template's area.
+    cells: [u16; 16],
+    key: (usize, u64),
+}
+
+impl fmt::Debug for MatchTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatchTemplate")
+            .field("minutiae", &self.points.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An angle brought into `[0, 2π)` (inputs within a few turns; no libm call).
+fn wrap(a: f32) -> f32 {
+    let mut r = a;
+    let mut guard = 0;
+    while r < 0.0 && guard < 8 {
+        r += 2.0 * PI;
+        guard += 1;
+    }
+    while r >= 2.0 * PI && guard < 16 {
+        r -= 2.0 * PI;
+        guard += 1;
+    }
+    if (0.0..2.0 * PI).contains(&r) { r } else { 0.0 }
+}
+
+/// Absolute difference of two angles in `[0, 2π)`, in `[0, π]`.
+fn adiff(a: f32, b: f32) -> f32 {
+    let d = (a - b).abs();
+    if d > PI { 2.0 * PI - d } else { d }
+}
+
+/// Euclidean length (plain `sqrt`; `hypot`'s overflow care is not needed for pixel values).
+fn dist(dx: f32, dy: f32) -> f32 {
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// Cell index (0..16) of a coordinate, None outside.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn cell(v: f32) -> Option<usize> {
+    let c = (v / 32.0).floor();
+    (0.0..16.0).contains(&c).then_some(c as usize)
+}
+
+impl MatchTemplate {
+    /// Prepares `features` for matching (coordinates normalised to 500 ppi).
+    #[must_use]
+    pub fn new(features: &FingerprintFeatures) -> Self {
+        let scale = if features.resolution_ppi == 0 {
+            1.0
+        } else {
+            500.0 / f32::from(features.resolution_ppi)
+        };
+        let mut ms: Vec<_> = features.minutiae.iter().collect();
+        ms.sort_by_key(|m| core::cmp::Reverse(m.quality));
+        ms.truncate(MAX_MINUTIAE);
+        let mut points: Vec<Point> = ms
+            .iter()
+            .map(|m| Point {
+                x: f32::from(m.x) * scale,
+                y: f32::from(m.y) * scale,
+                a: wrap(-m.angle),
+                n: 0,
+                nb: [Neighbour::default(); NEIGHBOURS],
+            })
+            .collect();
+        let snapshot = points.clone();
+        let mut dists: Vec<(f32, usize)> = Vec::with_capacity(snapshot.len());
+        for (i, p) in points.iter_mut().enumerate() {
+            dists.clear();
+            for (j, q) in snapshot.iter().enumerate() {
+                if i != j {
+                    dists.push((dist(q.x - p.x, q.y - p.y), j));
+                }
+            }
+            dists.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut n = 0;
+            for &(d, j) in dists.iter().take(NEIGHBOURS) {
+                let Some(q) = snapshot.get(j) else { continue };
+                if let Some(slot) = p.nb.get_mut(n) {
+                    *slot = Neighbour {
+                        d,
+                        alpha: wrap((q.y - p.y).atan2(q.x - p.x) - p.a),
+                        beta: wrap(q.a - p.a),
+                    };
+                    n += 1;
+                }
+            }
+            p.n = n;
+        }
+        let mut cells = [0u16; 16];
+        for p in &points {
+            if let (Some(cx), Some(cy)) = (cell(p.x), cell(p.y)) {
+                for yy in cy.saturating_sub(1)..(cy + 2).min(16) {
+                    if let Some(row) = cells.get_mut(yy) {
+                        for xx in cx.saturating_sub(1)..(cx + 2).min(16) {
+                            *row |= 1 << xx;
+                        }
+                    }
+                }
+            }
+        }
+        // A canonical order key so that comparisons are exactly symmetric.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for p in &points {
+            for v in [p.x.to_bits(), p.y.to_bits(), p.a.to_bits()] {
+                h = (h ^ u64::from(v)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        Self {
+            key: (points.len(), h),
+            points,
+            cells,
+        }
+    }
+
+    /// Number of minutiae used.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether the template has no minutiae.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    fn covers(&self, x: f32, y: f32) -> bool {
+        match (cell(x), cell(y)) {
+            (Some(cx), Some(cy)) => self.cells.get(cy).is_some_and(|r| (r >> cx) & 1 == 1),
+            _ => false,
+        }
+    }
+}
+
+/// Local similarity of two minutiae: the share of their neighbourhoods that match one-to-one.
+fn local_similarity(p: &Point, q: &Point) -> f32 {
+    let mut used = 0u32;
+    let mut matched = 0f32;
+    for a in p.nb.iter().take(p.n) {
+        let mut best = f32::MAX;
+        let mut best_k = usize::MAX;
+        for (k, b) in q.nb.iter().take(q.n).enumerate() {
+            if used & (1 << k) != 0 {
+                continue;
+            }
+            let dd = (a.d - b.d).abs();
+            if dd > 6.0 + 0.08 * a.d {
+                continue;
+            }
+            let da = adiff(a.alpha, b.alpha);
+            let db = adiff(a.beta, b.beta);
+            if da > 0.35 || db > 0.45 {
+                continue;
+            }
+            let cost = dd / (6.0 + 0.08 * a.d) + da / 0.35 + db / 0.45;
+            if cost < best {
+                best = cost;
+                best_k = k;
+            }
+        }
+        if best_k != usize::MAX {
+            used |= 1 << best_k;
+            matched += 1.0 - best / 3.0;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let denom = (p.n.max(3) * q.n.max(3)) as f32;
+    matched * matched / denom
+}
+
+/// Compares two templates: a similarity score in `0..=100`, symmetric, higher for more
+/// similar fingerprints.
+#[must_use]
+pub fn score(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
+    let (a, b) = if a.key <= b.key { (a, b) } else { (b, a) };
+    if a.points.len() < 3 || b.points.len() < 3 {
+        return 0.0;
+    }
+    // Candidate pairs by local similarity.
+    let nb = b.points.len();
+    let mut sims = vec![0f32; a.points.len() * nb];
+    let mut roots: Vec<(f32, usize, usize)> = Vec::with_capacity(ROOTS + 1);
+    for (i, p) in a.points.iter().enumerate() {
+        for (j, q) in b.points.iter().enumerate() {
+            let s = local_similarity(p, q);
+            if let Some(slot) = sims.get_mut(i * nb + j) {
+                *slot = s;
+            }
+            if s > 0.05 && (roots.len() < ROOTS || roots.last().is_some_and(|r| s > r.0)) {
+                let pos = roots.partition_point(|r| r.0 >= s);
+                roots.insert(pos, (s, i, j));
+                roots.truncate(ROOTS);
+            }
+        }
+    }
+    let mut best = 0f32;
+    let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+    let mut used_a = vec![false; a.points.len()];
+    let mut used_b = vec![false; nb];
+    let mut moved: Vec<(f32, f32, f32)> = Vec::with_capacity(a.points.len());
+    for &(_, ri, rj) in &roots {
+        let (Some(pr), Some(qr)) = (a.points.get(ri), b.points.get(rj)) else {
+            continue;
+        };
+        let rot = qr.a - pr.a;
+        let (c, s) = (rot.cos(), rot.sin());
+        moved.clear();
+        for p in &a.points {
+            let (dx, dy) = (p.x - pr.x, p.y - pr.y);
+            moved.push((
+                qr.x + c * dx - s * dy,
+                qr.y + s * dx + c * dy,
+                wrap(p.a + rot),
+            ));
+        }
+        pairs.clear();
+        for (i, &(x, y, ang)) in moved.iter().enumerate() {
+            let from_root = dist(x - qr.x, y - qr.y);
+            let tol = 10.0 + 0.07 * from_root;
+            let tol_a = 0.45 + 0.0008 * from_root;
+            for (j, q) in b.points.iter().enumerate() {
+                let (dx, dy) = (q.x - x, q.y - y);
+                let d2 = dx * dx + dy * dy;
+                if d2 > tol * tol {
+                    continue;
+                }
+                let d = d2.sqrt();
+                let da = adiff(q.a, ang);
+                if da > tol_a {
+                    continue;
+                }
+                let ls = sims.get(i * nb + j).copied().unwrap_or(0.0);
+                let cost = d / tol + da / tol_a - ls;
+                pairs.push((cost, i, j));
+            }
+        }
+        pairs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        used_a.iter_mut().for_each(|v| *v = false);
+        used_b.iter_mut().for_each(|v| *v = false);
+        let mut m = 0f32;
+        for &(cost, i, j) in &pairs {
+            if used_a.get(i).copied().unwrap_or(true) || used_b.get(j).copied().unwrap_or(true) {
+                continue;
+            }
+            if let Some(u) = used_a.get_mut(i) {
+                *u = true;
+            }
+            if let Some(u) = used_b.get_mut(j) {
+                *u = true;
+            }
+            // A pair counts fully when its local structures agree, partly otherwise.
+            let ls = sims.get(i * nb + j).copied().unwrap_or(0.0);
+            let _ = cost;
+            m += 0.5 + 0.5 * (ls * 4.0).min(1.0);
+        }
+        // Minutiae of each template inside the other's area.
+        let na = moved.iter().filter(|&&(x, y, _)| b.covers(x, y)).count();
+        let (ci, si) = (c, -s);
+        let nbo = b
+            .points
+            .iter()
+            .filter(|q| {
+                let (dx, dy) = (q.x - qr.x, q.y - qr.y);
+                a.covers(pr.x + ci * dx - si * dy, pr.y + si * dx + ci * dy)
+            })
+            .count();
+        #[allow(clippy::cast_precision_loss)]
+        let denom = (na.max(12) * nbo.max(12)) as f32;
+        let sc = m * m / denom;
+        if sc > best {
+            best = sc;
+        }
+    }
+    (best * 100.0).clamp(0.0, 100.0)
+}
+
+/// The false-match rates at which thresholds are calibrated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FalseMatchRate {
+    /// One false match in a thousand impostor comparisons.
+    E3,
+    /// One false match in ten thousand impostor comparisons.
+    E4,
+}
+
+/// The score threshold for `fmr`. See [`THRESHOLD_FMR_1E3`] and [`THRESHOLD_FMR_1E4`].
+#[must_use]
+pub fn threshold(fmr: FalseMatchRate) -> f32 {
+    match fmr {
+        FalseMatchRate::E3 => THRESHOLD_FMR_1E3,
+        FalseMatchRate::E4 => THRESHOLD_FMR_1E4,
+    }
+}
+
+/// A match decision (a value, not an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Same finger, at the chosen false-match rate.
+    Match,
+    /// Not shown to be the same finger.
+    NoMatch,
+}
+
+/// Decides whether `score` shows the same finger at false-match rate `fmr`.
+#[must_use]
+pub fn decision(score: f32, fmr: FalseMatchRate) -> Decision {
+    if score >= threshold(fmr) {
+        Decision::Match
+    } else {
+        Decision::NoMatch
+    }
+}
+
+/// Threshold at FMR 10⁻³ (placeholder until calibration; see [`THRESHOLD_FMR_1E4`]).
+pub const THRESHOLD_FMR_1E3: f32 = 10.0;
+/// Threshold at FMR 10⁻⁴.
+pub const THRESHOLD_FMR_1E4: f32 = 15.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::{Minutia, MinutiaKind};
+
+    /// A deterministic pseudo-random set of minutiae.
+    fn features(seed: u64, n: usize) -> FingerprintFeatures {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            f32::from(u16::try_from(s % 10_000).unwrap()) / 10_000.0
+        };
+        let minutiae = (0..n)
+            .map(|_| Minutia {
+                x: u16::try_from((60.0 + 300.0 * next()) as u32).unwrap(),
+                y: u16::try_from((60.0 + 360.0 * next()) as u32).unwrap(),
+                angle: 2.0 * PI * next() * 0.9999,
+                kind: MinutiaKind::RidgeEnding,
+                quality: 60,
+            })
+            .collect();
+        FingerprintFeatures {
+            width: 416,
+            height: 480,
+            resolution_ppi: 500,
+            minutiae,
+        }
+    }
+
+    /// Rotates by `rot` radians around (208, 240) and shifts; drops every `drop`-th minutia.
+    fn transformed(
+        f: &FingerprintFeatures,
+        rot: f32,
+        shift: (f32, f32),
+        drop: usize,
+    ) -> FingerprintFeatures {
+        let (c, s) = (rot.cos(), rot.sin());
+        let minutiae = f
+            .minutiae
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| drop == 0 || i % drop != 0)
+            .map(|(_, m)| {
+                let (dx, dy) = (f32::from(m.x) - 208.0, f32::from(m.y) - 240.0);
+                // Image rotation by `rot` (y down) turns ISO angles by −rot.
+                Minutia {
+                    x: (208.0 + c * dx - s * dy + shift.0).round() as u16,
+                    y: (240.0 + s * dx + c * dy + shift.1).round() as u16,
+                    angle: wrap(m.angle - rot),
+                    ..*m
+                }
+            })
+            .collect();
+        FingerprintFeatures {
+            minutiae,
+            ..f.clone()
+        }
+    }
+
+    #[test]
+    fn same_finger_scores_high_and_symmetric() {
+        let a = features(1, 40);
+        let b = transformed(&a, 0.3, (15.0, -10.0), 5);
+        let (ta, tb) = (MatchTemplate::new(&a), MatchTemplate::new(&b));
+        let s = score(&ta, &tb);
+        assert!(s > 30.0, "genuine score {s}");
+        assert_eq!(s.to_bits(), score(&tb, &ta).to_bits());
+        assert!(score(&ta, &ta) > 80.0);
+        assert_eq!(decision(s, FalseMatchRate::E4), Decision::Match);
+    }
+
+    #[test]
+    fn different_fingers_score_low() {
+        let mut worst = 0f32;
+        for seed in 2..30 {
+            let a = MatchTemplate::new(&features(seed, 40));
+            let b = MatchTemplate::new(&features(seed + 100, 40));
+            worst = worst.max(score(&a, &b));
+        }
+        assert!(worst < THRESHOLD_FMR_1E3, "impostor score {worst}");
+    }
+
+    #[test]
+    fn tiny_and_empty_templates_score_zero() {
+        let e = MatchTemplate::new(&features(3, 0));
+        let t = MatchTemplate::new(&features(3, 2));
+        let full = MatchTemplate::new(&features(3, 30));
+        assert!(e.is_empty());
+        assert_eq!(score(&e, &full), 0.0);
+        assert_eq!(score(&t, &full), 0.0);
+        assert_eq!(decision(0.0, FalseMatchRate::E3), Decision::NoMatch);
+    }
+}
