@@ -381,6 +381,7 @@ pub const THRESHOLD_FMR_1E3: f32 = 10.0;
 pub const THRESHOLD_FMR_1E4: f32 = 15.0;
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 mod tests {
     use super::*;
     use crate::extract::{Minutia, MinutiaKind};
