@@ -55,10 +55,99 @@ struct Point {
 #[derive(Clone)]
 pub struct MatchTemplate {
     points: Vec<Point>,
-    /// 32-pixel cells (at 500 ppi) near a minutia, as a bitmap of 16 × 16 cells; the
-    /// template's area.
+    /// Cells (of `cell_size` pixels at 500 ppi) at most one cell away from a minutia, as a
+    /// bitmap of 16 × 16 cells: the template's area.
     cells: [u16; 16],
+    cell_size: f32,
+    /// Minutiae by cell: indices into `points` for cell `c` are
+    /// `grid[grid_start[c]..grid_start[c + 1]]`.
+    grid_start: Vec<u16>,
+    grid: Vec<u16>,
+    /// Neighbourhood entries by (distance, α, β) bin: `(minutia, neighbour slot)`.
+    bin_start: Vec<u16>,
+    bins: Vec<(u16, u8)>,
     key: (usize, u64),
+}
+
+/// Bins of the neighbourhood index: distance (8 px), α and β (π/8 each).
+const D_BINS: usize = 20;
+const D_BIN: f32 = 8.0;
+const A_BINS: usize = 16;
+const A_BIN: f32 = PI / 8.0;
+/// Tolerances of a neighbourhood match: distance `D_TOL + D_TOL_REL · d`, α, β (radians).
+const D_TOL: f32 = 6.0;
+const D_TOL_REL: f32 = 0.08;
+const ALPHA_TOL: f32 = 0.35;
+const BETA_TOL: f32 = 0.45;
+
+/// The bins a value ± `tol` touches (at most 4; cyclic axes wrap).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn bin_range(v: f32, tol: f32, width: f32, count: usize, cyclic: bool) -> ([usize; 4], usize) {
+    let mut out = [0usize; 4];
+    let mut n = 0;
+    let lo = ((v - tol) / width).floor();
+    let hi = ((v + tol) / width).floor();
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (out, 0);
+    }
+    let (lo, hi) = (lo as i64, hi as i64);
+    let c = i64::try_from(count).unwrap_or(1);
+    let mut b = lo;
+    while b <= hi && n < 4 {
+        let idx = if cyclic {
+            Some(b.rem_euclid(c))
+        } else {
+            (0..c).contains(&b).then_some(b)
+        };
+        if let Some(i) = idx.and_then(|i| usize::try_from(i).ok())
+            && let Some(slot) = out.get_mut(n)
+        {
+            *slot = i;
+            n += 1;
+        }
+        b += 1;
+    }
+    (out, n)
+}
+
+fn bin_index(d: usize, a: usize, b: usize) -> usize {
+    (d * A_BINS + a) * A_BINS + b
+}
+
+/// The bin of a value and the nearer adjacent bin (`None` past the ends of a non-cyclic axis).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn bins_of(v: f32, width: f32, count: usize, cyclic: bool) -> (Option<usize>, Option<usize>) {
+    let f = v / width;
+    if f.is_nan() || f < 0.0 {
+        return (None, None);
+    }
+    let b = f.floor() as usize;
+    let up = f - f.floor() >= 0.5;
+    let here = if b < count {
+        Some(b)
+    } else if cyclic {
+        Some(b % count)
+    } else {
+        None
+    };
+    let other = if up {
+        if b + 1 < count {
+            Some(b + 1)
+        } else if cyclic {
+            Some((b + 1) % count)
+        } else {
+            None
+        }
+    } else if b > 0 {
+        Some(b - 1)
+            .filter(|&o| o < count || cyclic)
+            .map(|o| o % count)
+    } else if cyclic {
+        Some(count - 1)
+    } else {
+        None
+    };
+    (here, other)
 }
 
 impl fmt::Debug for MatchTemplate {
@@ -97,8 +186,8 @@ fn dist(dx: f32, dy: f32) -> f32 {
 
 /// Cell index (0..16) of a coordinate, None outside.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn cell(v: f32) -> Option<usize> {
-    let c = (v / 32.0).floor();
+fn cell(v: f32, size: f32) -> Option<usize> {
+    let c = (v / size).floor();
     (0.0..16.0).contains(&c).then_some(c as usize)
 }
 
@@ -148,9 +237,16 @@ impl MatchTemplate {
             }
             p.n = n;
         }
+        let extent = points.iter().fold(0f32, |m, p| m.max(p.x).max(p.y));
+        let cell_size = (extent / 15.9).max(32.0);
+        let cell_of = |v: f32| cell(v, cell_size);
         let mut cells = [0u16; 16];
+        let mut counts = vec![0u16; 257];
         for p in &points {
-            if let (Some(cx), Some(cy)) = (cell(p.x), cell(p.y)) {
+            if let (Some(cx), Some(cy)) = (cell_of(p.x), cell_of(p.y)) {
+                if let Some(c) = counts.get_mut(cy * 16 + cx + 1) {
+                    *c += 1;
+                }
                 for yy in cy.saturating_sub(1)..(cy + 2).min(16) {
                     if let Some(row) = cells.get_mut(yy) {
                         for xx in cx.saturating_sub(1)..(cx + 2).min(16) {
@@ -160,6 +256,56 @@ impl MatchTemplate {
                 }
             }
         }
+        for c in 1..counts.len() {
+            let prev = counts.get(c - 1).copied().unwrap_or(0);
+            if let Some(v) = counts.get_mut(c) {
+                *v += prev;
+            }
+        }
+        let grid_start = counts.clone();
+        let mut grid = vec![0u16; points.len()];
+        for (i, p) in points.iter().enumerate() {
+            if let (Some(cx), Some(cy)) = (cell_of(p.x), cell_of(p.y))
+                && let Some(slot) = counts.get_mut(cy * 16 + cx)
+            {
+                if let Some(g) = grid.get_mut(usize::from(*slot)) {
+                    *g = u16::try_from(i).unwrap_or(0);
+                }
+                *slot += 1;
+            }
+        }
+        // Neighbourhood index.
+        let nbins = D_BINS * A_BINS * A_BINS;
+        let mut entries: Vec<(usize, u16, u8)> = Vec::new();
+        for (i, p) in points.iter().enumerate() {
+            for (k, nb) in p.nb.iter().take(p.n).enumerate() {
+                if let (Some(db), Some(ab), Some(bb)) = (
+                    bins_of(nb.d, D_BIN, D_BINS, false).0,
+                    bins_of(nb.alpha, A_BIN, A_BINS, true).0,
+                    bins_of(nb.beta, A_BIN, A_BINS, true).0,
+                ) {
+                    entries.push((
+                        bin_index(db, ab, bb),
+                        u16::try_from(i).unwrap_or(0),
+                        u8::try_from(k).unwrap_or(0),
+                    ));
+                }
+            }
+        }
+        entries.sort_unstable();
+        let mut bin_start = vec![0u16; nbins + 1];
+        for e in &entries {
+            if let Some(c) = bin_start.get_mut(e.0 + 1) {
+                *c += 1;
+            }
+        }
+        for c in 1..bin_start.len() {
+            let prev = bin_start.get(c - 1).copied().unwrap_or(0);
+            if let Some(v) = bin_start.get_mut(c) {
+                *v += prev;
+            }
+        }
+        let bins = entries.iter().map(|e| (e.1, e.2)).collect();
         // A canonical order key so that comparisons are exactly symmetric.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for p in &points {
@@ -171,6 +317,11 @@ impl MatchTemplate {
             key: (points.len(), h),
             points,
             cells,
+            cell_size,
+            grid_start,
+            grid,
+            bin_start,
+            bins,
         }
     }
 
@@ -187,47 +338,11 @@ impl MatchTemplate {
     }
 
     fn covers(&self, x: f32, y: f32) -> bool {
-        match (cell(x), cell(y)) {
+        match (cell(x, self.cell_size), cell(y, self.cell_size)) {
             (Some(cx), Some(cy)) => self.cells.get(cy).is_some_and(|r| (r >> cx) & 1 == 1),
             _ => false,
         }
     }
-}
-
-/// Local similarity of two minutiae: the share of their neighbourhoods that match one-to-one.
-fn local_similarity(p: &Point, q: &Point) -> f32 {
-    let mut used = 0u32;
-    let mut matched = 0f32;
-    for a in p.nb.iter().take(p.n) {
-        let mut best = f32::MAX;
-        let mut best_k = usize::MAX;
-        for (k, b) in q.nb.iter().take(q.n).enumerate() {
-            if used & (1 << k) != 0 {
-                continue;
-            }
-            let dd = (a.d - b.d).abs();
-            if dd > 6.0 + 0.08 * a.d {
-                continue;
-            }
-            let da = adiff(a.alpha, b.alpha);
-            let db = adiff(a.beta, b.beta);
-            if da > 0.35 || db > 0.45 {
-                continue;
-            }
-            let cost = dd / (6.0 + 0.08 * a.d) + da / 0.35 + db / 0.45;
-            if cost < best {
-                best = cost;
-                best_k = k;
-            }
-        }
-        if best_k != usize::MAX {
-            used |= 1 << best_k;
-            matched += 1.0 - best / 3.0;
-        }
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let denom = (p.n.max(3) * q.n.max(3)) as f32;
-    matched * matched / denom
 }
 
 /// Compares two templates: a similarity score in `0..=100`, symmetric, higher for more
@@ -238,16 +353,60 @@ pub fn score(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
     if a.points.len() < 3 || b.points.len() < 3 {
         return 0.0;
     }
-    // Candidate pairs by local similarity.
+    // Local similarity of every pair by voting: each neighbourhood entry of `a` looks up the
+    // compatible entries of `b` in its index.
     let nb = b.points.len();
-    let mut sims = vec![0f32; a.points.len() * nb];
+    let mut votes = vec![0f32; a.points.len() * nb];
+    for (i, p) in a.points.iter().enumerate() {
+        for e in p.nb.iter().take(p.n) {
+            let tol_d = D_TOL + D_TOL_REL * e.d;
+            let (dbs, nd) = bin_range(e.d, tol_d, D_BIN, D_BINS, false);
+            let (abs_, na) = bin_range(e.alpha, ALPHA_TOL, A_BIN, A_BINS, true);
+            let (bbs, nbb) = bin_range(e.beta, BETA_TOL, A_BIN, A_BINS, true);
+            for &db in dbs.iter().take(nd) {
+                for &ab in abs_.iter().take(na) {
+                    for &bb in bbs.iter().take(nbb) {
+                        let bin = bin_index(db, ab, bb);
+                        let lo = usize::from(b.bin_start.get(bin).copied().unwrap_or(0));
+                        let hi = usize::from(b.bin_start.get(bin + 1).copied().unwrap_or(0));
+                        for &(k, slot) in b.bins.get(lo..hi).unwrap_or(&[]) {
+                            let Some(f) = b
+                                .points
+                                .get(usize::from(k))
+                                .and_then(|q| q.nb.get(usize::from(slot)))
+                            else {
+                                continue;
+                            };
+                            let dd = (e.d - f.d).abs();
+                            let da = adiff(e.alpha, f.alpha);
+                            let dbeta = adiff(e.beta, f.beta);
+                            if dd > tol_d || da > ALPHA_TOL || dbeta > BETA_TOL {
+                                continue;
+                            }
+                            let cost = dd / tol_d + da / ALPHA_TOL + dbeta / BETA_TOL;
+                            if let Some(v) = votes.get_mut(i * nb + usize::from(k)) {
+                                *v += 1.0 - cost / 3.0;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut roots: Vec<(f32, usize, usize)> = Vec::with_capacity(ROOTS + 1);
+    let mut sims = votes;
     for (i, p) in a.points.iter().enumerate() {
         for (j, q) in b.points.iter().enumerate() {
-            let s = local_similarity(p, q);
-            if let Some(slot) = sims.get_mut(i * nb + j) {
-                *slot = s;
-            }
+            let Some(v) = sims.get_mut(i * nb + j) else {
+                continue;
+            };
+            #[allow(clippy::cast_precision_loss)]
+            let cap = p.n.min(q.n) as f32;
+            #[allow(clippy::cast_precision_loss)]
+            let denom = (p.n.max(3) * q.n.max(3)) as f32;
+            let m = v.min(cap);
+            let s = m * m / denom;
+            *v = s;
             if s > 0.05 && (roots.len() < ROOTS || roots.last().is_some_and(|r| s > r.0)) {
                 let pos = roots.partition_point(|r| r.0 >= s);
                 roots.insert(pos, (s, i, j));
@@ -280,20 +439,39 @@ pub fn score(a: &MatchTemplate, b: &MatchTemplate) -> f32 {
             let from_root = dist(x - qr.x, y - qr.y);
             let tol = 10.0 + 0.07 * from_root;
             let tol_a = 0.45 + 0.0008 * from_root;
-            for (j, q) in b.points.iter().enumerate() {
-                let (dx, dy) = (q.x - x, q.y - y);
-                let d2 = dx * dx + dy * dy;
-                if d2 > tol * tol {
-                    continue;
+            let (Some(cx), Some(cy)) = (cell(x, b.cell_size), cell(y, b.cell_size)) else {
+                continue;
+            };
+            for yy in cy.saturating_sub(1)..(cy + 2).min(16) {
+                let lo = usize::from(
+                    b.grid_start
+                        .get(yy * 16 + cx.saturating_sub(1))
+                        .copied()
+                        .unwrap_or(0),
+                );
+                let hi = usize::from(
+                    b.grid_start
+                        .get(yy * 16 + (cx + 2).min(16))
+                        .copied()
+                        .unwrap_or(0),
+                );
+                for &j in b.grid.get(lo..hi).unwrap_or(&[]) {
+                    let j = usize::from(j);
+                    let Some(q) = b.points.get(j) else { continue };
+                    let (dx, dy) = (q.x - x, q.y - y);
+                    let d2 = dx * dx + dy * dy;
+                    if d2 > tol * tol {
+                        continue;
+                    }
+                    let d = d2.sqrt();
+                    let da = adiff(q.a, ang);
+                    if da > tol_a {
+                        continue;
+                    }
+                    let ls = sims.get(i * nb + j).copied().unwrap_or(0.0);
+                    let cost = d / tol + da / tol_a - ls;
+                    pairs.push((cost, i, j));
                 }
-                let d = d2.sqrt();
-                let da = adiff(q.a, ang);
-                if da > tol_a {
-                    continue;
-                }
-                let ls = sims.get(i * nb + j).copied().unwrap_or(0.0);
-                let cost = d / tol + da / tol_a - ls;
-                pairs.push((cost, i, j));
             }
         }
         pairs.sort_by(|x, y| x.0.total_cmp(&y.0));

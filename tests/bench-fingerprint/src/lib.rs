@@ -22,6 +22,8 @@ pub enum ImpostorSet {
     Extended,
     /// Impression 1 of every pair of fingers (FVC).
     Fvc,
+    /// Impressions 1–5 of every pair of fingers (the set of fingerprint.md's NBIS baseline).
+    First5,
 }
 
 /// What to run.
@@ -245,6 +247,7 @@ pub fn run_tier(cfg: &Config, tier: Tier, progress: &mut dyn FnMut(&str)) -> Tie
     let impostor = match cfg.impostors {
         ImpostorSet::Extended => eval::extended_impostor_pairs(cfg.fingers, cfg.impressions),
         ImpostorSet::Fvc => eval::fvc_impostor_pairs(cfg.fingers),
+        ImpostorSet::First5 => eval::impostor_pairs_first(cfg.fingers, cfg.impressions.min(5)),
     };
     progress(&format!(
         "{}: scoring {} genuine and {} impostor pairs (ours)",

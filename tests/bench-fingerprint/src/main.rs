@@ -1,5 +1,5 @@
 //! `shenas-bench-fingerprint --tier standard|hard|both --fingers 100 --impressions 8 --seed S
-//! [--impostors extended|fvc] [--threads N] [--no-nbis] [--calibrate]`
+//! [--impostors extended|fvc|first5] [--threads N] [--no-nbis] [--calibrate]`
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use shenas_fingersim::Tier;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: shenas-bench-fingerprint [--tier standard|hard|both] [--fingers N] [--impressions N] [--seed S] [--impostors extended|fvc] [--threads N] [--no-nbis] [--calibrate]"
+        "usage: shenas-bench-fingerprint [--tier standard|hard|both] [--fingers N] [--impressions N] [--seed S] [--impostors extended|fvc|first5] [--threads N] [--no-nbis] [--calibrate]"
     );
     ExitCode::from(2)
 }
@@ -57,6 +57,7 @@ fn main() -> ExitCode {
             "--impostors" => match value().as_deref() {
                 Some("extended") => cfg.impostors = ImpostorSet::Extended,
                 Some("fvc") => cfg.impostors = ImpostorSet::Fvc,
+                Some("first5") => cfg.impostors = ImpostorSet::First5,
                 _ => return usage(),
             },
             "--no-nbis" => cfg.nbis = false,
