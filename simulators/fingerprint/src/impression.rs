@@ -40,9 +40,63 @@ pub(crate) struct ImpressionParams {
     pub(crate) noise_sigma: f32,
     /// Blur: weight of each side tap of a separable [a, 1 − 2a, a] kernel.
     pub(crate) blur: f32,
+    /// Amplitude of the slowly varying pressure (ridge width) variation.
+    pub(crate) pressure: f32,
     pub(crate) ridge_level: f32,
     pub(crate) valley_level: f32,
     pub(crate) background: f32,
+}
+
+/// The distributions of one tier (degrees, pixels at 500 ppi; the crate docs show them).
+struct TierParams {
+    rotation_sd: f32,
+    rotation_max: f32,
+    shift_sd: f32,
+    distortion_rotation_sd: f32,
+    distortion_shift_sd: f32,
+    area_offset_sd: f32,
+    area_scale: (f32, f32),
+    /// (probability, severity range).
+    dry: (f32, f32, f32),
+    wet: (f32, f32, f32),
+    noise: (f32, f32),
+    blur: (f32, f32),
+    pressure: f32,
+}
+
+impl TierParams {
+    fn of(tier: Tier) -> Self {
+        match tier {
+            Tier::Hard => Self {
+                rotation_sd: 14.0,
+                rotation_max: 35.0,
+                shift_sd: 26.0,
+                distortion_rotation_sd: 5.5,
+                distortion_shift_sd: 11.0,
+                area_offset_sd: 42.0,
+                area_scale: (0.66, 0.96),
+                dry: (0.35, 0.4, 0.85),
+                wet: (0.25, 0.3, 0.7),
+                noise: (7.0, 15.0),
+                blur: (0.13, 0.26),
+                pressure: 0.2,
+            },
+            Tier::Standard => Self {
+                rotation_sd: 7.0,
+                rotation_max: 20.0,
+                shift_sd: 15.0,
+                distortion_rotation_sd: 3.0,
+                distortion_shift_sd: 6.0,
+                area_offset_sd: 18.0,
+                area_scale: (0.88, 1.03),
+                dry: (0.12, 0.1, 0.35),
+                wet: (0.12, 0.1, 0.35),
+                noise: (3.0, 8.0),
+                blur: (0.06, 0.18),
+                pressure: 0.1,
+            },
+        }
+    }
 }
 
 fn uniform(rng: &mut ChaCha8Rng, lo: f32, hi: f32) -> f32 {
@@ -53,49 +107,37 @@ impl ImpressionParams {
     /// Draws the parameters of one impression for `tier`.
     pub(crate) fn draw(tier: Tier, rng: &mut ChaCha8Rng) -> Self {
         let deg = core::f32::consts::PI / 180.0;
-        let hard = tier == Tier::Hard;
-        let (rot_sd, rot_max, shift_sd) = if hard {
-            (14.0, 35.0, 24.0)
-        } else {
-            (6.0, 18.0, 12.0)
-        };
-        let (dist_rot_sd, dist_shift_sd) = if hard { (4.5, 9.0) } else { (2.0, 4.5) };
-        let (area_sd, area_lo, area_hi) = if hard {
-            (38.0, 0.72, 1.0)
-        } else {
-            (12.0, 0.92, 1.06)
-        };
-        let rotation = (rot_sd * normal(rng)).clamp(-rot_max, rot_max) * deg;
-        let translation = (shift_sd * normal(rng), shift_sd * normal(rng));
+        let t = TierParams::of(tier);
+        let rotation = (t.rotation_sd * normal(rng)).clamp(-t.rotation_max, t.rotation_max) * deg;
+        let translation = (t.shift_sd * normal(rng), t.shift_sd * normal(rng));
         let u: f32 = rng.random();
-        let skin = match (hard, u) {
-            (false, u) if u < 0.15 => Skin::Dry(uniform(rng, 0.15, 0.45)),
-            (false, u) if u < 0.25 => Skin::Wet(uniform(rng, 0.15, 0.4)),
-            (true, u) if u < 0.35 => Skin::Dry(uniform(rng, 0.4, 0.9)),
-            (true, u) if u < 0.6 => Skin::Wet(uniform(rng, 0.3, 0.75)),
-            _ => Skin::Normal,
+        let skin = if u < t.dry.0 {
+            Skin::Dry(uniform(rng, t.dry.1, t.dry.2))
+        } else if u < t.dry.0 + t.wet.0 {
+            Skin::Wet(uniform(rng, t.wet.1, t.wet.2))
+        } else {
+            Skin::Normal
         };
         Self {
             rotation,
             translation,
             contact_offset: (15.0 * normal(rng), 15.0 * normal(rng)),
             contact_axes: (uniform(rng, 55.0, 85.0), uniform(rng, 65.0, 100.0)),
-            distortion_rotation: dist_rot_sd * normal(rng) * deg,
-            distortion_translation: (dist_shift_sd * normal(rng), dist_shift_sd * normal(rng)),
+            distortion_rotation: t.distortion_rotation_sd * normal(rng) * deg,
+            distortion_translation: (
+                t.distortion_shift_sd * normal(rng),
+                t.distortion_shift_sd * normal(rng),
+            ),
             brake: uniform(rng, 70.0, 120.0),
-            area_offset: (area_sd * normal(rng), area_sd * normal(rng)),
-            area_scale: uniform(rng, area_lo, area_hi),
+            area_offset: (
+                t.area_offset_sd * normal(rng),
+                t.area_offset_sd * normal(rng),
+            ),
+            area_scale: uniform(rng, t.area_scale.0, t.area_scale.1),
             skin,
-            noise_sigma: if hard {
-                uniform(rng, 7.0, 14.0)
-            } else {
-                uniform(rng, 2.5, 6.5)
-            },
-            blur: if hard {
-                uniform(rng, 0.12, 0.26)
-            } else {
-                uniform(rng, 0.04, 0.16)
-            },
+            noise_sigma: uniform(rng, t.noise.0, t.noise.1),
+            blur: uniform(rng, t.blur.0, t.blur.1),
+            pressure: t.pressure,
             ridge_level: uniform(rng, 15.0, 65.0),
             valley_level: uniform(rng, 195.0, 235.0),
             background: uniform(rng, 232.0, 252.0),
@@ -232,6 +274,7 @@ pub(crate) fn render(
     let speckle = ValueNoise::new(rng, w, h, 3.0);
     let pressure = ValueNoise::new(rng, w, h, 60.0);
     let g = to_f32_usize(GRID);
+    let (wf, hf) = (to_f32_usize(w), to_f32_usize(h));
     let mut img = vec![0f32; w * h];
     for y in 0..h {
         for x in 0..w {
@@ -240,15 +283,20 @@ pub(crate) fn render(
                 gx.sample(fx / g, fy / g, 0.0),
                 gy.sample(fx / g, fy / g, 0.0),
             );
-            let vis = (shape.depth(sx, sy).min(area.depth(sx, sy)) / 6.0).clamp(0.0, 1.0);
+            // Visible where both the finger outline and the contact area hold, fading over
+            // 6 px, and never beyond the master's canvas.
+            let canvas = sx.min(sy).min(wf - 1.0 - sx).min(hf - 1.0 - sy);
+            let vis =
+                (shape.depth(sx, sy).min(area.depth(sx, sy)).min(canvas) / 6.0).clamp(0.0, 1.0);
             let mut value = p.background;
             if vis > 0.0 {
-                let r = master.ridges.sample(sx, sy, 0.0);
-                let mut t = threshold + 0.15 * pressure.at(fx, fy);
+                let r = master.ridges.sample(sx, sy, -1.0);
+                let mut t = threshold + p.pressure * pressure.at(fx, fy);
                 if patchiness > 0.0 {
-                    t += patchiness * 0.5 * patches.at(fx, fy).max(0.0);
-                    if speckle.at(fx, fy) > 1.0 - 0.7 * patchiness {
-                        t += 0.8;
+                    // Dry skin touches in patches and leaves gaps (pores, breaks) on ridges.
+                    t += patchiness * 0.8 * patches.at(fx, fy).max(0.0);
+                    if speckle.at(fx, fy) > 1.0 - 0.6 * patchiness {
+                        t += 1.5;
                     }
                 }
                 let dark = 1.0 / (1.0 + (-5.0 * (r - t)).exp());

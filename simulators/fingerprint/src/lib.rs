@@ -23,10 +23,13 @@
 //! stream derived from `(seed, finger, impression)`, so results do not depend on the order or
 //! parallelism of generation. Images are 416 × 480 pixels at 500 ppi.
 //!
-//! | tier | rotation | translation | distortion | contact | skin | noise σ |
-//! |---|---|---|---|---|---|---|
-//! | [`Tier::Standard`] | N(0, 6°), ≤ 18° | N(0, 12 px) | rot N(0, 2°), shift N(0, 4.5 px) | offset N(0, 12 px), scale 0.92–1.06 | 15 % dry, 10 % wet (mild) | 2.5–6.5 |
-//! | [`Tier::Hard`] | N(0, 14°), ≤ 35° | N(0, 24 px) | rot N(0, 4.5°), shift N(0, 9 px) | offset N(0, 38 px), scale 0.72–1.0 | 35 % dry, 25 % wet (strong) | 7–14 |
+//! | tier | rotation | translation | distortion (outer region) | contact area | skin | noise σ | blur tap | pressure |
+//! |---|---|---|---|---|---|---|---|---|
+//! | [`Tier::Standard`] | N(0, 7°), ≤ 20° | N(0, 15 px) | rot N(0, 3°), shift N(0, 6 px) | offset N(0, 18 px), scale 0.88–1.03 | 12 % dry (0.1–0.35), 12 % wet (0.1–0.35) | 3–8 | 0.06–0.18 | ±0.1 |
+//! | [`Tier::Hard`] | N(0, 14°), ≤ 35° | N(0, 26 px) | rot N(0, 5.5°), shift N(0, 11 px) | offset N(0, 42 px), scale 0.66–0.96 | 35 % dry (0.4–0.85), 25 % wet (0.3–0.7) | 7–15 | 0.13–0.26 | ±0.2 |
+//!
+//! The close-contact ellipse has semi-axes of 55–85 × 65–100 px around a point N(0, 15 px)
+//! from the finger centre; the brake distance is 70–120 px.
 //!
 //! The matcher under test never sees the ground truth: [`Impression::image`] is all a benchmark
 //! hands it.

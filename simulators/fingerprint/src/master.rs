@@ -486,6 +486,10 @@ pub(crate) fn generate(width: usize, height: usize, rng: &mut ChaCha8Rng) -> Mas
             }
         }
     }
+    // Soften the clamped square wave into a ridge profile (two passes of a 5-pixel box), so
+    // that dryness, moisture and pressure change ridge width when rendering.
+    box_blur(&mut ridges, 2);
+    box_blur(&mut ridges, 2);
     let minutiae = ground_truth(&ridges, &shape);
     Master {
         class,
@@ -493,6 +497,37 @@ pub(crate) fn generate(width: usize, height: usize, rng: &mut ChaCha8Rng) -> Mas
         ridges,
         minutiae,
         iterations,
+    }
+}
+
+/// Separable box blur of radius `r`, edges clamped.
+fn box_blur(f: &mut Field, r: usize) {
+    let (w, h) = (f.w, f.h);
+    let n = to_f32_usize(2 * r + 1);
+    let mut tmp = vec![0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for k in 0..=2 * r {
+                let xx = (x + k).saturating_sub(r).min(w - 1);
+                acc += f.at(xx, y);
+            }
+            if let Some(t) = tmp.get_mut(y * w + x) {
+                *t = acc / n;
+            }
+        }
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for k in 0..=2 * r {
+                let yy = (y + k).saturating_sub(r).min(h - 1);
+                acc += tmp.get(yy * w + x).copied().unwrap_or(0.0);
+            }
+            if let Some(v) = f.data.get_mut(y * w + x) {
+                *v = acc / n;
+            }
+        }
     }
 }
 
