@@ -33,6 +33,7 @@ mod card;
 pub mod default_card;
 mod faults;
 mod fs;
+pub mod issuer;
 mod transport;
 pub mod vpcd;
 

@@ -22,7 +22,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Plain `http://` is accepted to loopback only (`127.0.0.0/8`, `::1`, `localhost`), where the
 /// simulated issuer listens; this build has no TLS, so `https://` is refused with
 /// [`IssuerError::InsecureEndpoint`] too, rather than silently speaking plain HTTP over a
-/// network. No proxy from the environment is used and redirects are not followed.
+/// network. No proxy from the environment is used and redirects are not followed. Connections
+/// are kept alive between requests (one authentication makes two).
 pub struct HttpIssuer {
     base: String,
     agent: ureq::Agent,

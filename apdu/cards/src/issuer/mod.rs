@@ -17,7 +17,7 @@
 use std::fmt;
 
 mod engine;
-mod http;
+pub mod http;
 pub mod wire;
 
 pub use engine::{CardKeySource, DEFAULT_SESSION_TTL, DangerousCardKeysIssuer, IssuerEngine};
