@@ -200,6 +200,10 @@ fn sf(v: isize) -> f32 {
     v as f32
 }
 
+/// Minutiae closer than this many blocks to the background are dropped (ridges end there
+/// because the contact area ends, not because of a minutia).
+const BORDER_BLOCKS: u32 = 3;
+
 /// Number of quantised orientations for the enhancement filters.
 const ORIENT_BINS: usize = 16;
 /// Period quantisation of the enhancement filters: 4.0, 4.5, … 16.0 pixels.
@@ -1236,7 +1240,7 @@ fn detect(skel: &[u8], g: &Grid, f: &Fields) -> Vec<Minutia> {
         }
         let (x, y) = (i % g.w, i / g.w);
         let b = g.block_of(x, y);
-        if dist.get(b).copied().unwrap_or(0) < 2 {
+        if dist.get(b).copied().unwrap_or(0) < BORDER_BLOCKS {
             continue;
         }
         let cn = crossing_number(ring_mask(skel, g, x, y));

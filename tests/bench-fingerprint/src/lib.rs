@@ -75,6 +75,8 @@ pub struct TierReport {
     pub ours: SystemReport,
     /// NBIS, when run.
     pub nbis: Option<SystemReport>,
+    /// Our thresholds at FMR 10⁻³ and 10⁻⁴ on this database's impostor scores.
+    pub thresholds: (Option<f64>, Option<f64>),
 }
 
 struct Entry {
@@ -259,6 +261,10 @@ pub fn run_tier(cfg: &Config, tier: Tier, progress: &mut dyn FnMut(&str)) -> Tie
         (f64::from(matcher::score(&a.template, &b.template)), false)
     });
     let ours = report("ours", &ours_scores, ours_c);
+    let thresholds = (
+        eval::threshold_at_fmr(&ours_scores.impostor, 1e-3),
+        eval::threshold_at_fmr(&ours_scores.impostor, 1e-4),
+    );
     let nbis = cfg.nbis.then(|| {
         progress(&format!("{}: scoring pairs (NBIS)", tier.name()));
         let s = score_pairs(
@@ -275,7 +281,12 @@ pub fn run_tier(cfg: &Config, tier: Tier, progress: &mut dyn FnMut(&str)) -> Tie
         );
         report("nbis", &s, nbis_c)
     });
-    TierReport { tier, ours, nbis }
+    TierReport {
+        tier,
+        ours,
+        nbis,
+        thresholds,
+    }
 }
 
 struct Scores {
@@ -464,10 +475,13 @@ pub fn json(cfg: &Config, reports: &[TierReport]) -> String {
         cfg.fingers, cfg.impressions, cfg.seed
     );
     for r in reports {
+        let num = |v: Option<f64>| v.map_or_else(|| "null".to_owned(), |x| x.to_string());
         let _ = write!(
             s,
-            ",\"{}\":{{\"ours\":{}",
+            ",\"{}\":{{\"threshold_fmr_1e-3\":{},\"threshold_fmr_1e-4\":{},\"ours\":{}",
             r.tier.name(),
+            num(r.thresholds.0),
+            num(r.thresholds.1),
             json_system(&r.ours)
         );
         if let Some(n) = &r.nbis {

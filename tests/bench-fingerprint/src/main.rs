@@ -89,10 +89,14 @@ fn main() -> ExitCode {
     }
     // BOZORTH3 panics on a few pairs; they are caught and counted, so keep them quiet.
     std::panic::set_hook(Box::new(|_| {}));
-    let reports: Vec<_> = tiers
-        .iter()
-        .map(|&t| run_tier(&cfg, t, &mut progress))
-        .collect();
+    let mut reports = Vec::new();
+    for &t in &tiers {
+        let r = run_tier(&cfg, t, &mut progress);
+        // Each tier's figures as soon as they are known (a long run may be cut short).
+        eprint!("{}", table(std::slice::from_ref(&r)));
+        eprintln!("{}", json(&cfg, std::slice::from_ref(&r)));
+        reports.push(r);
+    }
     let _ = std::panic::take_hook();
     if tty {
         eprintln!();
