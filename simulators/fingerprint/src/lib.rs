@@ -25,7 +25,7 @@
 //!
 //! | tier | rotation | translation | distortion (outer region) | contact area | skin | noise σ | blur tap | pressure |
 //! |---|---|---|---|---|---|---|---|---|
-//! | [`Tier::Standard`] | N(0, 7°), ≤ 20° | N(0, 15 px) | rot N(0, 3°), shift N(0, 6 px) | offset N(0, 18 px), scale 0.88–1.03 | 12 % dry (0.1–0.35), 12 % wet (0.1–0.35) | 3–8 | 0.06–0.18 | ±0.1 |
+//! | [`Tier::Standard`] | N(0, 8°), ≤ 25° | N(0, 18 px) | rot N(0, 3.5°), shift N(0, 7 px) | offset N(0, 22 px), scale 0.85–1.02 | 15 % dry (0.15–0.45), 15 % wet (0.15–0.45) | 4–9 | 0.08–0.2 | ±0.12 |
 //! | [`Tier::Hard`] | N(0, 14°), ≤ 35° | N(0, 26 px) | rot N(0, 5.5°), shift N(0, 11 px) | offset N(0, 42 px), scale 0.66–0.96 | 35 % dry (0.4–0.85), 25 % wet (0.3–0.7) | 7–15 | 0.13–0.26 | ±0.2 |
 //!
 //! The close-contact ellipse has semi-axes of 55–85 × 65–100 px around a point N(0, 15 px)

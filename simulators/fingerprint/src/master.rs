@@ -312,8 +312,8 @@ pub(crate) fn generate(width: usize, height: usize, rng: &mut ChaCha8Rng) -> Mas
         sing,
         arch_cx: shape.cx + 10.0 * normal(rng),
         arch_top,
-        arch_width: uniform(rng, 70.0, 110.0),
-        arch_height: uniform(rng, 40.0, 80.0),
+        arch_width: uniform(rng, 90.0, 130.0),
+        arch_height: uniform(rng, 90.0, 150.0),
         noise: ValueNoise::new(rng, width, height, 90.0),
         noise_amp: 0.12,
         arch: class == FingerprintClass::Arch,
@@ -348,7 +348,12 @@ pub(crate) fn generate(width: usize, height: usize, rng: &mut ChaCha8Rng) -> Mas
 
     let mut cur = vec![0f32; pw * ph];
     // Seeds: small patches of ridges with the local orientation and a random phase.
-    let seeds = rng.random_range(SEEDS_MIN..SEEDS_MAX);
+    let mut seeds = rng.random_range(SEEDS_MIN..SEEDS_MAX);
+    if class == FingerprintClass::Arch {
+        // Without singular points the ridges would grow nearly parallel, with far fewer
+        // minutiae than real arches show: more fronts meet with more seeds.
+        seeds *= 3;
+    }
     for _ in 0..seeds {
         let (sx, sy) = loop {
             let x = rng.random_range(0..w2);
