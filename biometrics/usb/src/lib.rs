@@ -94,6 +94,8 @@ impl<H: HotplugSource, O: BackendOpener> HotplugScanner<H, O> {
                 if Instant::now() >= deadline {
                     return;
                 }
+                // A source that does not block (a script) must not make this spin.
+                std::thread::sleep(left.min(Duration::from_millis(1)));
                 continue;
             };
             match e {
