@@ -18,11 +18,17 @@
 //! | [`foreign`] | the foreign-nationals card reference profile (tables) |
 //! | [`pkcs15`] | the ISO/IEC 7816-15 PKI application both profiles share (tables) |
 //! | [`tags`] | BER-TLV tags of the data groups and card manager data |
+//! | [`identity`] | the identity data model ([`identity::NationalIdentity`], [`identity::ForeignIdentity`]) and its data group codec |
+//! | [`validate`] | national code check digit, FIDA, card serial, country codes |
+//! | [`date`] | Gregorian and Jalali dates and the conversion between them |
 
+pub mod date;
 pub mod foreign;
+pub mod identity;
 pub mod national;
 pub mod pkcs15;
 pub mod tags;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use shenas_apdu::{Atr, HistoricalBytes, Tlv};

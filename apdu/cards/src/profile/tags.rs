@@ -1,8 +1,12 @@
 //! BER-TLV tags of the reference profiles, as numbers (the tag bytes read big-endian).
 //!
-//! Where ICAO 9303-10 (LDS 1.7, 4.7) or ISO/IEC 7816-6 has a data object with the same meaning,
-//! its application-class tag is used; the rest are private-class tags (`DFxx`) inside the data
-//! group templates, defined by these profiles. Text is UTF-8; dates are 8 ASCII digits
+//! Where ICAO 9303-10 (LDS 1.7, 4.7) or ISO/IEC 7816-6 has a data object with the same meaning
+//! and a tag that is valid BER, its application-class tag is used (`5F2B` date of birth, `5F26`
+//! date of issue, `5F35` sex, `5F40` portrait; the DG templates). ICAO's `5F0E`, `5F10`, `5F11`,
+//! `5F19` encode tag numbers below 31 in two bytes, which ISO/IEC 7816-4 BER-TLV (and
+//! [`shenas_apdu::Tlv`]) rejects as non-minimal: their meanings get private-class tags here. The
+//! rest are private-class tags (`DF20` to `DF48`, tag numbers from 31 so that the two-byte form
+//! is minimal) inside the data group templates, defined by these profiles. Text is UTF-8; dates are 8 ASCII digits
 //! `YYYYMMDD`. The full table with formats is in `apdu/cards/PROFILES.md`.
 
 use shenas_apdu::{Tag, TlvError};
@@ -52,26 +56,26 @@ pub const SOD_TEMPLATE: u32 = 0x77;
 // ---- DG1, personal data ----
 
 /// Personal number: the national code (10 ASCII digits) on the national card, the FIDA
-/// (12 ASCII digits) on the foreign-nationals card (ICAO 9303-10 DG11 `5F10`).
-pub const PERSONAL_NUMBER: u32 = 0x5F10;
+/// (12 ASCII digits) on the foreign-nationals card (the meaning of ICAO 9303-10 DG11 `5F10`).
+pub const PERSONAL_NUMBER: u32 = 0xDF20;
 /// Surname in Persian (UTF-8).
-pub const SURNAME_FA: u32 = 0xDF01;
+pub const SURNAME_FA: u32 = 0xDF21;
 /// Given name in Persian (UTF-8).
-pub const GIVEN_NAME_FA: u32 = 0xDF02;
+pub const GIVEN_NAME_FA: u32 = 0xDF22;
 /// Surname, Latin transliteration (ASCII letters, space, hyphen, apostrophe).
-pub const SURNAME_LATIN: u32 = 0xDF03;
+pub const SURNAME_LATIN: u32 = 0xDF23;
 /// Given name, Latin transliteration.
-pub const GIVEN_NAME_LATIN: u32 = 0xDF04;
+pub const GIVEN_NAME_LATIN: u32 = 0xDF24;
 /// Father's name in Persian (UTF-8); optional on the foreign-nationals card.
-pub const FATHER_NAME_FA: u32 = 0xDF05;
+pub const FATHER_NAME_FA: u32 = 0xDF25;
 /// Father's name, Latin transliteration; optional on the foreign-nationals card.
-pub const FATHER_NAME_LATIN: u32 = 0xDF06;
+pub const FATHER_NAME_LATIN: u32 = 0xDF26;
 /// Date of birth, Gregorian, `YYYYMMDD` (ICAO 9303-10 DG11 `5F2B`, full date of birth).
 pub const BIRTH_DATE: u32 = 0x5F2B;
 /// Date of birth, Solar Hijri (Jalali), `YYYYMMDD`; must be the same day as [`BIRTH_DATE`].
-pub const BIRTH_DATE_JALALI: u32 = 0xDF07;
-/// Place of birth (UTF-8) (ICAO 9303-10 DG11 `5F11`).
-pub const BIRTH_PLACE: u32 = 0x5F11;
+pub const BIRTH_DATE_JALALI: u32 = 0xDF27;
+/// Place of birth (UTF-8) (the meaning of ICAO 9303-10 DG11 `5F11`).
+pub const BIRTH_PLACE: u32 = 0xDF28;
 /// Sex, one ASCII digit of ISO/IEC 5218: `1` male, `2` female (ISO/IEC 7816-6 `5F35`).
 pub const SEX: u32 = 0x5F35;
 
@@ -82,14 +86,14 @@ pub const PORTRAIT: u32 = 0x5F40;
 
 // ---- DG3, card and issue data ----
 
-/// Issuing authority (UTF-8) (ICAO 9303-10 DG12 `5F19`).
-pub const ISSUING_AUTHORITY: u32 = 0x5F19;
+/// Issuing authority (UTF-8) (the meaning of ICAO 9303-10 DG12 `5F19`).
+pub const ISSUING_AUTHORITY: u32 = 0xDF35;
 /// Date of issue, Gregorian, `YYYYMMDD` (ICAO 9303-10 DG12 `5F26`).
 pub const ISSUE_DATE: u32 = 0x5F26;
 /// Date of expiry, Gregorian, `YYYYMMDD`.
-pub const EXPIRY_DATE: u32 = 0xDF21;
+pub const EXPIRY_DATE: u32 = 0xDF36;
 /// Card serial number, ASCII; the same as GET DATA [`GET_DATA_CARD_SERIAL`].
-pub const CARD_SERIAL: u32 = 0xDF22;
+pub const CARD_SERIAL: u32 = 0xDF37;
 
 // ---- DG4, residence data (foreign-nationals card) ----
 
