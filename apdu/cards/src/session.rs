@@ -3,9 +3,9 @@
 //!
 //! | operation | APDUs (floor, with extended length) | clause |
 //! |---|---|---|
-//! | [`CardSession::open`] (profile detection) | 1: SELECT identity application by DF name | ISO/IEC 7816-4 11.2.2 |
+//! | [`CardSession::open`] (profile detection) | 0 when the ATR names the profile (the first operation's SELECT confirms it), else 1 SELECT per profile tried | ISO/IEC 7816-4 11.2.2 |
 //! | [`CardSession::identify`] | 3: GET DATA card serial, chip version, profile version | 11.4.3 |
-//! | [`CardSession::read_identity`] | 2 + one READ BINARY per data group and EF.SOD: GET CHALLENGE, MUTUAL AUTHENTICATE, then READ BINARY by SFI under secure messaging | EN 14890-1; 7816-4 10, 11.3.3 |
+//! | [`CardSession::read_identity`] | 3 + one READ BINARY per data group and EF.SOD: SELECT identity application, GET CHALLENGE, MUTUAL AUTHENTICATE, then READ BINARY by SFI under secure messaging | EN 14890-1; 7816-4 10, 11.3.3 |
 //! | [`CardSession::certificates`] | SELECT PKI application, then SELECT + READ BINARY per certificate | ISO/IEC 7816-15 |
 //! | [`CardSession::pin_status`] | 1: VERIFY without data | 11.5.6 |
 //! | [`CardSession::verify_pin`] | 1: VERIFY | 11.5.6 |
@@ -32,6 +32,7 @@ use zeroize::Zeroizing;
 use crate::device_auth::{self, AuthError};
 use crate::issuer::{IssuerAuthority, IssuerMode};
 use crate::pki::{self, CertificateError, HashAlgorithm, Purpose, TrustAnchors, VerifyError};
+use crate::profile::identity::{CardDataError, DataGroups, Identity};
 use crate::profile::{
     self, AlgorithmSpec, DataGroupSpec, DetectedBy, KeyAlgorithm, KeyRole, PinFormatError, PinKind,
     PinSpec, Profile, ProfileId, SignatureInput, Version,
@@ -264,6 +265,8 @@ impl fmt::Debug for IdentityFiles {
 pub struct IdentityReading {
     /// The raw files (for callers that keep or forward them).
     pub files: IdentityFiles,
+    /// The decoded identity, or the card's defect (invalid data is reported, never trusted).
+    pub identity: Result<Identity, CardDataError>,
     /// Passive authentication of the files against the trust anchors.
     pub passive_authentication: PaVerdict,
     /// How the secure-messaging keys were obtained.
@@ -280,6 +283,7 @@ impl fmt::Debug for IdentityReading {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentityReading")
             .field("files", &self.files)
+            .field("decoded", &self.identity.is_ok())
             .field("passive_authentication", &self.passive_authentication)
             .field("issuer_mode", &self.issuer_mode)
             .finish_non_exhaustive()
@@ -373,6 +377,8 @@ impl<T: Transport> Transport for Counting<T> {
 /// Which application is selected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Selected {
+    /// Nothing selected by this session yet.
+    Nothing,
     Identity,
     Pki,
     Other,
@@ -400,11 +406,23 @@ impl<T: Transport> fmt::Debug for CardSession<T> {
 }
 
 impl<T: Transport> CardSession<T> {
-    /// Opens the channel and detects the card's profile (ATR, then SELECT of the identity
-    /// application). The identity application stays selected.
+    /// Opens the channel and finds the card's profile. When the ATR carries the marker of
+    /// exactly one profile, no APDU is sent: the first operation selects the application it
+    /// needs, and a card that cannot select it is reported as [`SessionError::UnknownCard`].
+    /// Otherwise (a later card generation, an ATR that says nothing) every profile's identity
+    /// application is tried ([`profile::detect`]), which leaves it selected.
     pub fn open(transport: T, config: ChannelConfig) -> Result<Self, SessionError> {
         let mut channel = Channel::open(transport, config)?;
         let atr = channel.transport_mut().atr().map_err(ChannelError::from)?;
+        let mut by_atr = profile::PROFILES.iter().filter(|p| p.matches_atr(&atr));
+        if let (Some(profile), None) = (by_atr.next(), by_atr.next()) {
+            return Ok(Self::new(
+                channel,
+                profile,
+                DetectedBy::AtrAndSelection,
+                Selected::Nothing,
+            ));
+        }
         let detection = profile::detect(&atr, |aid| {
             let select = Command::new(0x00, INS_SELECT, 0x04, 0x0C).with_data(aid.to_vec());
             channel.transmit(&select).map(|r| r.is_success())
@@ -412,15 +430,29 @@ impl<T: Transport> CardSession<T> {
         let Some(detection) = detection else {
             return Err(SessionError::UnknownCard);
         };
-        Ok(Self {
+        Ok(Self::new(
             channel,
-            profile: detection.profile,
-            detected_by: detection.by,
-            selected: Selected::Identity,
+            detection.profile,
+            detection.by,
+            Selected::Identity,
+        ))
+    }
+
+    fn new(
+        channel: Channel<T>,
+        profile: &'static Profile,
+        detected_by: DetectedBy,
+        selected: Selected,
+    ) -> Self {
+        Self {
+            channel,
+            profile,
+            detected_by,
+            selected,
             serial: None,
             certificates: Vec::new(),
             ca_certificates: None,
-        })
+        }
     }
 
     /// The card's profile.
@@ -491,7 +523,12 @@ impl<T: Transport> CardSession<T> {
         let select = Command::new(0x00, INS_SELECT, 0x04, 0x0C).with_data(aid.to_vec());
         let r = self.channel.transmit(&select)?;
         if !r.is_success() {
+            let first = self.selected == Selected::Nothing;
             self.selected = Selected::Other;
+            if first && matches!(r.sw().value(), 0x6A82 | 0x6A86 | 0x6D00 | 0x6E00) {
+                // The ATR named a profile whose application the card does not have.
+                return Err(SessionError::UnknownCard);
+            }
             return Err(SessionError::Status {
                 operation: "SELECT application",
                 sw: r.sw(),
@@ -595,12 +632,18 @@ impl<T: Transport> CardSession<T> {
             .map(|(n, c)| (*n, c.as_slice()))
             .collect();
         let pa = pki::sod::passive_authentication(&files.sod, &groups, anchors, now);
+        let mut decoded = DataGroups::new();
+        for (number, content) in &files.data_groups {
+            decoded.insert(*number, content.clone());
+        }
+        let identity = Identity::decode(self.profile.id, &decoded);
         let host_crypto_time = started.elapsed();
         Ok(IdentityReading {
             passive_authentication: PaVerdict {
                 valid: pa.valid,
                 reason: pa.reason.clone(),
             },
+            identity,
             files,
             issuer_mode,
             simulated_trust: anchors.is_simulated(),
