@@ -5,7 +5,7 @@
 //! The "terminal" (IFD) of EN 14890 is the **issuer**: it holds the card's static keys, so the
 //! host only relays cryptograms ([`authenticate`]) and receives this session's keys.
 //!
-//! # The protocol (EN 14890-1, 8.x "Device authentication protocol with symmetric keys")
+//! # The protocol (EN 14890-1 clause 8, device authentication with symmetric keys)
 //!
 //! 1. Host → card: GET CHALLENGE `00 84 00 00 08` → RND.ICC (8 bytes).
 //! 2. Host → issuer: card serial and RND.ICC ([`crate::issuer::IssuerAuthority::begin`]). The
@@ -23,7 +23,7 @@
 //!    issuer checks M.ICC, RND.IFD and SN.IFD, RND.ICC and SN.ICC ([`check_card_cryptogram`])
 //!    and returns only the session keys.
 //!
-//! # Session keys (EN 14890-1, 8.x "Computation of session keys", AES variant)
+//! # Session keys (EN 14890-1 clause 8, computation of the session keys; AES variant)
 //!
 //! `K = K.IFD ⊕ K.ICC` (32 bytes); `KS.enc` = the first 16 bytes of `SHA-256(K ‖ 00000001)`,
 //! `KS.mac` = the first 16 bytes of `SHA-256(K ‖ 00000002)`.
@@ -628,6 +628,25 @@ mod tests {
         // The terminal's own cryptogram reflected back is refused (the order of fields differs).
         assert!(check_card_cryptogram(&keys, &state1, &c1).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn terminal_cryptogram_has_the_documented_layout() {
+        let (keys, sn, rnd_icc) = fixture();
+        let (cryptogram, _) = terminal_cryptogram_with(&keys, SN_IFD, rnd_icc, sn, [1; 8], [2; 32]);
+        let (e, m) = cryptogram.split_at(64);
+        let mut mac = cmac_new(&keys.k_mac);
+        mac.update(e);
+        assert_eq!(&mac.finalize().into_bytes()[..8], m);
+        let plain = cbc_decrypt(&keys.k_enc, &[0; 16], e).unwrap();
+        let expected = [&[1u8; 8][..], &SN_IFD, &rnd_icc, &sn, &[2; 32]].concat();
+        assert_eq!(plain, expected);
+        // The card's answer: RND.ICC ‖ SN.ICC ‖ RND.IFD ‖ SN.IFD ‖ K.ICC.
+        let (answer, _) =
+            card_mutual_authenticate_with(&keys, &rnd_icc, &sn, &cryptogram, &[3; 32]).unwrap();
+        let plain = cbc_decrypt(&keys.k_enc, &[0; 16], &answer[..64]).unwrap();
+        let expected = [&rnd_icc[..], &sn, &[1; 8], &SN_IFD, &[3; 32]].concat();
+        assert_eq!(plain, expected);
     }
 
     #[test]
