@@ -34,6 +34,7 @@ pub mod default_card;
 mod faults;
 mod fs;
 pub mod issuer;
+pub mod persona;
 pub mod pki;
 mod transport;
 pub mod vpcd;
