@@ -25,7 +25,7 @@
 //!
 //! | tier | rotation | translation | distortion (outer region) | contact area | skin | noise σ | blur tap | pressure |
 //! |---|---|---|---|---|---|---|---|---|
-//! | [`Tier::Standard`] | N(0, 8°), ≤ 25° | N(0, 18 px) | rot N(0, 3.5°), shift N(0, 7 px) | offset N(0, 22 px), scale 0.85–1.02 | 15 % dry (0.15–0.45), 15 % wet (0.15–0.45) | 4–9 | 0.08–0.2 | ±0.12 |
+//! | [`Tier::Standard`] | N(0, 10°), ≤ 30° | N(0, 22 px) | rot N(0, 4°), shift N(0, 8 px) | offset N(0, 28 px), scale 0.8–1.0 | 15 % dry (0.15–0.45), 15 % wet (0.15–0.45) | 4–9 | 0.08–0.2 | ±0.12 |
 //! | [`Tier::Hard`] | N(0, 14°), ≤ 35° | N(0, 26 px) | rot N(0, 5.5°), shift N(0, 11 px) | offset N(0, 42 px), scale 0.66–0.96 | 35 % dry (0.4–0.85), 25 % wet (0.3–0.7) | 7–15 | 0.13–0.26 | ±0.2 |
 //!
 //! The close-contact ellipse has semi-axes of 55–85 × 65–100 px around a point N(0, 15 px)
@@ -59,9 +59,13 @@ pub const PPI: u16 = 500;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Tier {
-    /// Moderate variation between impressions (NBIS EER ≈ 1.3 % on the reference generator).
+    /// Moderate variation between impressions. Measured here (NBIS through the benchmark,
+    /// FVC impostor pairs): EER 0.17 % on 30 fingers × 8 (seed 6), 0.6 % on 20 × 8 (seed 4);
+    /// the reference generator of fingerprint.md gives NBIS ≈ 1.3 %.
     Standard,
     /// Stronger distortion, rotation, partial contact, dryness and noise (FVC2004-like).
+    /// Measured here: NBIS EER 7.5 % on 20 fingers × 8 (seed 4, FVC impostor pairs); the
+    /// reference is ≈ 7 %.
     Hard,
 }
 
