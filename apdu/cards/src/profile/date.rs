@@ -66,6 +66,17 @@ fn gregorian_to_jdn(year: i64, month: i64, day: i64) -> i64 {
         - 32075
 }
 
+/// Julian day numbers of 0001-01-01 and 9999-12-31 (Gregorian): the range the arithmetic below
+/// is used on, far from any overflow.
+const JDN_RANGE: std::ops::RangeInclusive<i64> = 1_721_426..=5_373_484;
+
+fn check_jdn(jdn: i64) -> Result<(), DateError> {
+    JDN_RANGE
+        .contains(&jdn)
+        .then_some(())
+        .ok_or(DateError::OutOfRange)
+}
+
 /// The proleptic Gregorian date of a Julian day number (Fliegel and Van Flandern, 1968).
 fn jdn_to_gregorian(jdn: i64) -> (i64, i64, i64) {
     let l = jdn + 68569;
@@ -119,6 +130,7 @@ impl GregorianDate {
 
     /// The date of a Julian day number.
     pub fn from_julian_day(jdn: i64) -> Result<Self, DateError> {
+        check_jdn(jdn)?;
         let (y, m, d) = jdn_to_gregorian(jdn);
         Self::new(
             u16::try_from(y).map_err(|_| DateError::OutOfRange)?,
@@ -317,6 +329,7 @@ impl JalaliDate {
 
     /// The date of a Julian day number.
     pub fn from_julian_day(jdn: i64) -> Result<Self, DateError> {
+        check_jdn(jdn)?;
         let (gy, _, _) = jdn_to_gregorian(jdn);
         let mut jy = gy - 621;
         let (_, _, march) = jal_cal(jy).ok_or(DateError::OutOfRange)?;
@@ -587,6 +600,20 @@ mod tests {
         assert_eq!(format!("{date:?}"), "Date(..)");
         assert_eq!(g(2024, 2, 29).add_years(1), Ok(g(2025, 2, 28)));
         assert_eq!(g(2024, 12, 31).add_days(1), Ok(g(2025, 1, 1)));
+        assert_eq!(
+            g(2024, 12, 31).add_days(i64::MAX),
+            Err(DateError::OutOfRange)
+        );
+        assert_eq!(
+            g(2024, 12, 31).add_days(i64::MIN),
+            Err(DateError::OutOfRange)
+        );
+        assert_eq!(g(1, 1, 1).julian_day(), 1_721_426);
+        assert_eq!(g(9999, 12, 31).julian_day(), 5_373_484);
+        assert_eq!(
+            JalaliDate::from_julian_day(i64::MIN),
+            Err(DateError::OutOfRange)
+        );
     }
 
     proptest! {
