@@ -3,8 +3,19 @@
 //!
 //! This crate holds names, versioned data types and error codes only — no logic. Byte strings
 //! (ATRs, APDUs) travel as upper-case hexadecimal text.
+//!
+//! - [`api`]: requests and answers of the card operations, consent, WebSocket messages.
+//! - [`errors`]: stable error codes with Persian and English messages, HTTP statuses and D-Bus
+//!   error names.
+//! - [`names`]: bus name, versioned interface names, object paths, default port.
 
 use serde::{Deserialize, Serialize};
+
+pub mod api;
+pub mod errors;
+pub mod names;
+
+pub use errors::{ApiError, ErrorCode};
 
 /// Version of the wire types; bumped on any incompatible change.
 pub const WIRE_VERSION: u32 = 1;
