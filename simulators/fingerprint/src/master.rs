@@ -818,7 +818,8 @@ mod tests {
 
     #[test]
     fn master_growth_converges() {
-        for f in 1..=4 {
+        // One master per class family is enough here (the integration tests make more).
+        for f in [1, 7] {
             let t = std::time::Instant::now();
             let m = generate(416, 480, &mut stream(1, f, 0, 1));
             println!(
