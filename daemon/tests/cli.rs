@@ -26,7 +26,7 @@ fn stdout(output: &Output) -> String {
 
 fn start_sim(sb: &Sandbox, args: &[&str]) -> ChildGuard {
     let mut cmd = Command::new(workspace_bin("shenas-sim"));
-    cmd.args(args);
+    cmd.arg("--demo-card").args(args);
     let mut sim = sb.spawn(cmd);
     sim.wait_for_line("connected slot=0", WAIT).unwrap();
     sb.wait_for_card(&sb.reader_name(0), WAIT).unwrap();

@@ -22,7 +22,7 @@ use std::fmt;
 
 use shenas_apdu::{Command, EXTENDED_MAX_DATA, SHORT_MAX_LE, StatusWord, Tag, Tlv, TlvRef};
 
-use crate::fs::{Df, Ef, FileId, FileSystem, Kind, MF};
+use crate::fs::{Access, Df, Ef, FileId, FileSystem, Kind, MF};
 
 /// The FID of EF.ATR/INFO under the MF (ISO/IEC 7816-4, 8.2.1.1).
 pub const EF_ATR_FID: u16 = 0x2F01;
@@ -98,6 +98,72 @@ pub fn ef_atr_content(extended_length: bool) -> Vec<u8> {
     out
 }
 
+/// A simulated card as the transports drive it: [`crate::SimulatedCard`] (faults),
+/// [`crate::SimulatedTransport`] (in process) and [`crate::VpcdSlot`] (through pcscd) serve any
+/// implementation. [`VirtualCard`] is the plain ISO/IEC 7816-4 card;
+/// [`crate::national::NationalCard`] the national ID and foreign-nationals cards.
+///
+/// Implementations never panic, whatever the command bytes, and drop their volatile state
+/// (selection, verified PINs, secure-messaging session) on power off, power on and reset.
+pub trait SimCard: Send + fmt::Debug {
+    /// Processes one command APDU and returns the response APDU (data ‖ SW1 SW2). A command sent
+    /// to an unpowered card powers it on first, as a reader would.
+    fn process(&mut self, command: &[u8]) -> Vec<u8>;
+    /// The answer-to-reset.
+    fn atr(&self) -> &[u8];
+    /// Powers the card on: volatile state starts afresh.
+    fn power_on(&mut self);
+    /// Powers the card off: volatile state is lost, persistent state (files, PIN counters)
+    /// survives.
+    fn power_off(&mut self);
+    /// Warm reset: volatile state is lost.
+    fn reset(&mut self);
+    /// Splits answers longer than `chunk` bytes into `61XX` parts (a fault; `None`: no split).
+    fn set_response_chunk(&mut self, chunk: Option<usize>);
+}
+
+impl SimCard for VirtualCard {
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        Self::process(self, command)
+    }
+    fn atr(&self) -> &[u8] {
+        Self::atr(self)
+    }
+    fn power_on(&mut self) {
+        Self::power_on(self);
+    }
+    fn power_off(&mut self) {
+        Self::power_off(self);
+    }
+    fn reset(&mut self) {
+        Self::reset(self);
+    }
+    fn set_response_chunk(&mut self, chunk: Option<usize>) {
+        Self::set_response_chunk(self, chunk);
+    }
+}
+
+impl<C: SimCard + ?Sized> SimCard for Box<C> {
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        (**self).process(command)
+    }
+    fn atr(&self) -> &[u8] {
+        (**self).atr()
+    }
+    fn power_on(&mut self) {
+        (**self).power_on();
+    }
+    fn power_off(&mut self) {
+        (**self).power_off();
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn set_response_chunk(&mut self, chunk: Option<usize>) {
+        (**self).set_response_chunk(chunk);
+    }
+}
+
 /// What is currently selected besides the current DF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Selected {
@@ -160,6 +226,8 @@ pub struct VirtualCard {
     chain: Option<Chain>,
     pending: Option<Pending>,
     challenge: Option<Vec<u8>>,
+    /// True while a command unwrapped from secure messaging is processed.
+    secured: bool,
 }
 
 impl fmt::Debug for VirtualCard {
@@ -205,6 +273,7 @@ impl VirtualCard {
             chain: None,
             pending: None,
             challenge: None,
+            secured: false,
         }
     }
 
@@ -323,6 +392,35 @@ impl VirtualCard {
             Ok(reply) => self.finish(reply.data, reply.sw, ne),
             Err(sw) => sw.to_bytes().to_vec(),
         }
+    }
+
+    /// Processes a command that arrived inside secure messaging (already unwrapped, class
+    /// `00`): EFs readable only with secure messaging are readable, and the whole answer comes
+    /// back at once (no `61XX` chunks: the caller wraps it and chunks the wrapped answer).
+    pub(crate) fn process_secured(&mut self, command: &[u8]) -> Vec<u8> {
+        let chunk = self.response_chunk.take();
+        self.secured = true;
+        let response = self.process(command);
+        self.secured = false;
+        self.response_chunk = chunk;
+        response
+    }
+
+    /// Answers a command another layer handled (the card applications of
+    /// [`crate::national`]): drops a pending answer and a command chain, then applies Ne and
+    /// the chunk size like the engine's own answers.
+    pub(crate) fn respond(&mut self, data: Vec<u8>, sw: StatusWord, ne: Option<usize>) -> Vec<u8> {
+        if !self.powered {
+            self.power_on();
+        }
+        self.pending = None;
+        self.chain = None;
+        self.finish(data, sw, ne)
+    }
+
+    /// The FIDs from the MF (excluded) to the current DF: empty when the MF is current.
+    pub(crate) fn current_df_path(&self) -> Vec<u16> {
+        self.fs.path_of(self.current_df)
     }
 
     /// Applies Ne and the chunk size: what does not fit waits for GET RESPONSE behind `61XX`.
@@ -485,7 +583,7 @@ impl VirtualCard {
             return body;
         };
         match &file.kind {
-            Kind::Ef { sfi, data } => {
+            Kind::Ef { sfi, data, .. } => {
                 push_tlv(&mut body, 0x80, &size_bytes(data.len()));
                 push_tlv(&mut body, 0x82, &[0x01]);
                 push_tlv(&mut body, 0x83, &file.fid.to_be_bytes());
@@ -568,6 +666,7 @@ impl VirtualCard {
         }
         let ne = cmd.le().ok_or(StatusWord::WRONG_LENGTH)?;
         let (id, offset) = self.even_target(cmd.p1(), cmd.p2())?;
+        self.check_access(id, false)?;
         let content = self.fs.data(id).unwrap_or_default();
         let rest = content
             .get(offset..)
@@ -595,6 +694,7 @@ impl VirtualCard {
             return Err(StatusWord::INCORRECT_DATA);
         }
         let id = self.odd_target(cmd.p1(), cmd.p2())?;
+        self.check_access(id, false)?;
         let content = self.fs.data(id).unwrap_or_default();
         let rest = content
             .get(offset..)
@@ -618,7 +718,23 @@ impl VirtualCard {
         Ok(Reply { data, sw })
     }
 
+    /// Checks the EF's read (or update) condition against the current command.
+    fn check_access(&self, id: FileId, update: bool) -> Result<(), StatusWord> {
+        let (read, write) = self.fs.access(id).unwrap_or_default();
+        let allowed = match if update { write } else { read } {
+            Access::Always => true,
+            Access::SecureMessaging => self.secured,
+            Access::Never => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+        }
+    }
+
     fn write(&mut self, id: FileId, offset: usize, bytes: &[u8]) -> Outcome {
+        self.check_access(id, true)?;
         let content = self
             .fs
             .data_mut(id)

@@ -1,4 +1,5 @@
-//! Fault injection: a [`VirtualCard`] behind [`Faults`], as [`SimulatedCard`].
+//! Fault injection: any simulated card ([`SimCard`]: a [`VirtualCard`], a
+//! [`crate::national::NationalCard`]) behind [`Faults`], as [`SimulatedCard`].
 //!
 //! [`SimulatedCard`] is what both the in-process [`crate::SimulatedTransport`] and the vpcd client
 //! ([`crate::VpcdSlot`]) drive, so a fault behaves the same in process and through pcscd:
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use shenas_apdu::StatusWord;
 
-use crate::{SimulatorError, VirtualCard};
+use crate::{SimCard, SimulatorError, VirtualCard};
 
 /// A status word answered instead of the card's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,19 +52,19 @@ impl Faults {
     }
 }
 
-/// A [`VirtualCard`] with injected [`Faults`] and a presence flag. No security: for tests and
-/// demos only.
+/// A simulated card (by default a [`VirtualCard`]) with injected [`Faults`] and a presence flag.
+/// No security: for tests and demos only.
 #[derive(Debug)]
-pub struct SimulatedCard {
-    card: VirtualCard,
+pub struct SimulatedCard<C: SimCard = VirtualCard> {
+    card: C,
     faults: Faults,
     apdus: u64,
     present: bool,
 }
 
-impl SimulatedCard {
+impl<C: SimCard> SimulatedCard<C> {
     /// A present card with these faults.
-    pub fn new(mut card: VirtualCard, faults: Faults) -> Self {
+    pub fn new(mut card: C, faults: Faults) -> Self {
         card.set_response_chunk(faults.chunk);
         Self {
             card,
@@ -137,7 +138,8 @@ impl SimulatedCard {
 
     /// Warm reset; returns the ATR.
     pub fn reset(&mut self) -> Vec<u8> {
-        self.card.reset().to_vec()
+        self.card.reset();
+        self.card.atr().to_vec()
     }
 
     /// The ATR.
@@ -146,13 +148,32 @@ impl SimulatedCard {
     }
 
     /// The card, to inspect what was written.
-    pub const fn card(&self) -> &VirtualCard {
+    pub const fn card(&self) -> &C {
         &self.card
     }
 
     /// The card, mutably.
-    pub const fn card_mut(&mut self) -> &mut VirtualCard {
+    pub const fn card_mut(&mut self) -> &mut C {
         &mut self.card
+    }
+
+    /// Gives the card back.
+    pub fn into_card(self) -> C {
+        self.card
+    }
+
+    /// The same card and faults behind a `Box<dyn SimCard>`, so that cards of different types
+    /// can be served side by side (one vpcd slot each).
+    pub fn boxed(self) -> SimulatedCard<Box<dyn SimCard>>
+    where
+        C: 'static,
+    {
+        SimulatedCard {
+            card: Box::new(self.card),
+            faults: self.faults,
+            apdus: self.apdus,
+            present: self.present,
+        }
     }
 
     /// The faults in force.

@@ -19,12 +19,32 @@ pub struct Df {
 }
 
 /// A transparent elementary file (ISO/IEC 7816-4, 7.1.2): a FID, an optional short EF identifier
-/// (1 to 30) and its content. Its size is fixed: UPDATE BINARY writes within it.
+/// (1 to 30), its content and who may read and update it. Its size is fixed: UPDATE BINARY writes
+/// within it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Ef {
     fid: u16,
     sfi: Option<u8>,
     data: Vec<u8>,
+    read: Access,
+    update: Access,
+}
+
+/// An access condition of an EF (a simplified security attribute, ISO/IEC 7816-4, 7.4.3 and
+/// 9.3): who may READ BINARY or UPDATE BINARY it.
+///
+/// A command refused by its condition answers `6982` (security status not satisfied).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Anyone, in plain or with secure messaging (the default).
+    #[default]
+    Always,
+    /// Only a command sent with secure messaging in a session the card opened (device
+    /// authentication); a plain command answers `6982`.
+    SecureMessaging,
+    /// Nobody.
+    Never,
 }
 
 /// A child of a DF.
@@ -100,7 +120,33 @@ impl Ef {
             fid,
             sfi: None,
             data: data.into(),
+            read: Access::Always,
+            update: Access::Always,
         }
+    }
+
+    /// Sets who may read the EF (default [`Access::Always`]).
+    #[must_use]
+    pub const fn with_read_access(mut self, access: Access) -> Self {
+        self.read = access;
+        self
+    }
+
+    /// Sets who may update the EF (default [`Access::Always`]).
+    #[must_use]
+    pub const fn with_update_access(mut self, access: Access) -> Self {
+        self.update = access;
+        self
+    }
+
+    /// Who may read the EF.
+    pub const fn read_access(&self) -> Access {
+        self.read
+    }
+
+    /// Who may update the EF.
+    pub const fn update_access(&self) -> Access {
+        self.update
     }
 
     /// Gives the EF a short EF identifier (1 to 30; other values are never matched).
@@ -133,6 +179,8 @@ impl std::fmt::Debug for Ef {
             .field("fid", &format_args!("{:04X}", self.fid))
             .field("sfi", &self.sfi)
             .field("size", &self.data.len())
+            .field("read", &self.read)
+            .field("update", &self.update)
             .finish()
     }
 }
@@ -153,6 +201,8 @@ pub(crate) enum Kind {
     Ef {
         sfi: Option<u8>,
         data: Vec<u8>,
+        read: Access,
+        update: Access,
     },
 }
 
@@ -215,6 +265,8 @@ impl FileSystem {
             kind: Kind::Ef {
                 sfi: ef.sfi,
                 data: ef.data,
+                read: ef.read,
+                update: ef.update,
             },
         });
         id
@@ -292,6 +344,30 @@ impl FileSystem {
                 None
             }
         })
+    }
+
+    /// The read and update conditions of an EF.
+    pub(crate) fn access(&self, id: FileId) -> Option<(Access, Access)> {
+        match self.files.get(id) {
+            Some(File {
+                kind: Kind::Ef { read, update, .. },
+                ..
+            }) => Some((*read, *update)),
+            _ => None,
+        }
+    }
+
+    /// The FIDs from the MF (excluded) down to this file.
+    pub(crate) fn path_of(&self, id: FileId) -> Vec<u16> {
+        let mut fids = Vec::new();
+        let mut current = id;
+        while let Some(file) = self.files.get(current) {
+            let Some(parent) = file.parent else { break };
+            fids.push(file.fid);
+            current = parent;
+        }
+        fids.reverse();
+        fids
     }
 
     /// Content of an EF.

@@ -10,6 +10,12 @@
 //!   GET RESPONSE as a real card does, never panicking on any input.
 //! - [`default_card()`]: the card `shenas-sim` serves, documented file by file in
 //!   [`default_card`](mod@default_card) so tests know what they read.
+//! - [`national::NationalCard`]: the simulated national ID and foreign-nationals cards of the
+//!   reference profiles (identity under secure messaging, PKCS#15 PKI application, PINs,
+//!   on-card signing), made from a [`persona`]. Its access conditions and cryptography are real
+//!   toward clients; its keys and PIN digests sit in plain memory.
+//! - [`SimCard`]: what every simulated card implements, so [`SimulatedCard`],
+//!   [`SimulatedTransport`] and [`VpcdSlot`] serve any of them.
 //! - [`Faults`] and [`SimulatedCard`]: removal after N APDUs, delays, forced status words,
 //!   answers split into `61XX` chunks.
 //! - [`SimulatedTransport`]: the card behind [`shenas_apdu::Transport`], in process.
@@ -34,17 +40,18 @@ pub mod default_card;
 mod faults;
 mod fs;
 pub mod issuer;
+pub mod national;
 pub mod persona;
 pub mod pki;
 mod transport;
 pub mod vpcd;
 
 pub use card::{
-    EF_ATR_FID, EF_ATR_SFI, HISTORICAL_NAME, VirtualCard, ef_atr_content, simulated_atr,
+    EF_ATR_FID, EF_ATR_SFI, HISTORICAL_NAME, SimCard, VirtualCard, ef_atr_content, simulated_atr,
 };
 pub use default_card::default_card;
 pub use faults::{Faults, ForcedStatus, SimulatedCard};
-pub use fs::{Df, Ef, MF_FID};
+pub use fs::{Access, Df, Ef, MF_FID};
 pub use transport::SimulatedTransport;
 pub use vpcd::{SlotControl, SlotEvent, VpcdConfig, VpcdSlot};
 

@@ -2,27 +2,28 @@
 
 use shenas_apdu::{Transport, TransportError, TransportLimits};
 
-use crate::{Faults, SimulatedCard, SimulatorError, VirtualCard};
+use crate::{Faults, SimCard, SimulatedCard, SimulatorError, VirtualCard};
 
-/// The in-process transport: the real channel and application code run against a
-/// [`VirtualCard`] with injected [`Faults`]. **No security**: for tests and demos only.
+/// The in-process transport: the real channel and application code run against a simulated
+/// card ([`SimCard`]: by default a [`VirtualCard`]) with injected [`Faults`]. **No security**:
+/// for tests and demos only.
 ///
 /// [`Transport::limits`] says `extended_length: None` by default (like vpcd, it declares
 /// nothing); [`SimulatedTransport::with_limits`] changes that.
 #[derive(Debug)]
-pub struct SimulatedTransport {
-    card: SimulatedCard,
+pub struct SimulatedTransport<C: SimCard = VirtualCard> {
+    card: SimulatedCard<C>,
     limits: TransportLimits,
 }
 
-impl SimulatedTransport {
+impl<C: SimCard> SimulatedTransport<C> {
     /// A transport to this card, without faults.
-    pub fn new(card: VirtualCard) -> Self {
+    pub fn new(card: C) -> Self {
         Self::with_faults(card, Faults::none())
     }
 
     /// A transport to this card with these faults.
-    pub fn with_faults(card: VirtualCard, faults: Faults) -> Self {
+    pub fn with_faults(card: C, faults: Faults) -> Self {
         Self {
             card: SimulatedCard::new(card, faults),
             limits: TransportLimits::default(),
@@ -37,18 +38,23 @@ impl SimulatedTransport {
     }
 
     /// The simulated card (faults, presence).
-    pub const fn simulated_card(&self) -> &SimulatedCard {
+    pub const fn simulated_card(&self) -> &SimulatedCard<C> {
         &self.card
     }
 
     /// The simulated card, mutably (remove, insert, change faults).
-    pub const fn simulated_card_mut(&mut self) -> &mut SimulatedCard {
+    pub const fn simulated_card_mut(&mut self) -> &mut SimulatedCard<C> {
         &mut self.card
     }
 
-    /// The virtual card, to inspect what was written.
-    pub const fn card(&self) -> &VirtualCard {
+    /// The card, to inspect what was written.
+    pub const fn card(&self) -> &C {
         self.card.card()
+    }
+
+    /// The card, mutably (e.g. to power-cycle it between sessions).
+    pub const fn card_mut(&mut self) -> &mut C {
+        self.card.card_mut()
     }
 
     /// Removes the card: every later call fails with [`TransportError::CardRemoved`].
@@ -70,8 +76,8 @@ impl SimulatedTransport {
     }
 }
 
-impl From<SimulatedCard> for SimulatedTransport {
-    fn from(card: SimulatedCard) -> Self {
+impl<C: SimCard> From<SimulatedCard<C>> for SimulatedTransport<C> {
+    fn from(card: SimulatedCard<C>) -> Self {
         Self {
             card,
             limits: TransportLimits::default(),
@@ -79,7 +85,7 @@ impl From<SimulatedCard> for SimulatedTransport {
     }
 }
 
-impl Transport for SimulatedTransport {
+impl<C: SimCard> Transport for SimulatedTransport<C> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.card.transmit(command).map_err(|e| match e {
             SimulatorError::CardRemoved => TransportError::CardRemoved,

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use socket2::SockRef;
 
-use crate::{SimulatedCard, SimulatorError};
+use crate::{SimCard, SimulatedCard, SimulatorError, VirtualCard};
 
 /// vpcd's default host.
 pub const VPCD_DEFAULT_HOST: &str = "127.0.0.1";
@@ -165,21 +165,22 @@ impl SlotControl {
     }
 }
 
-/// One vpcd slot served by a thread. Dropping it stops the thread.
+/// One vpcd slot served by a thread, for any simulated card (by default a [`VirtualCard`]).
+/// Dropping it stops the thread.
 #[derive(Debug)]
-pub struct VpcdSlot {
+pub struct VpcdSlot<C: SimCard + 'static = VirtualCard> {
     control: SlotControl,
-    thread: Option<JoinHandle<SimulatedCard>>,
+    thread: Option<JoinHandle<SimulatedCard<C>>>,
 }
 
-impl VpcdSlot {
+impl<C: SimCard + 'static> VpcdSlot<C> {
     /// Starts a thread that serves `card` on this slot, sending [`SlotEvent`]s to `events`.
     ///
     /// A card that is present ([`SimulatedCard::is_present`]) connects at once; a removed one
     /// waits for [`SlotControl::insert`].
     pub fn spawn(
         config: VpcdConfig,
-        card: SimulatedCard,
+        card: SimulatedCard<C>,
         events: Option<Sender<SlotEvent>>,
     ) -> Result<Self, SimulatorError> {
         let (tx, rx) = mpsc::channel();
@@ -209,13 +210,13 @@ impl VpcdSlot {
     }
 
     /// Stops the thread and returns the card (to inspect what was written).
-    pub fn stop(mut self) -> Option<SimulatedCard> {
+    pub fn stop(mut self) -> Option<SimulatedCard<C>> {
         self.control.stop();
         self.thread.take().and_then(|t| t.join().ok())
     }
 }
 
-impl Drop for VpcdSlot {
+impl<C: SimCard + 'static> Drop for VpcdSlot<C> {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
             self.control.stop();
@@ -225,9 +226,9 @@ impl Drop for VpcdSlot {
 }
 
 /// The slot thread's state.
-struct Link {
+struct Link<C: SimCard> {
     config: VpcdConfig,
-    card: SimulatedCard,
+    card: SimulatedCard<C>,
     rx: Receiver<Control>,
     events: Option<Sender<SlotEvent>>,
     stream: Option<TcpStream>,
@@ -242,7 +243,7 @@ enum Flow {
     Stop,
 }
 
-impl Link {
+impl<C: SimCard> Link<C> {
     fn slot(&self) -> u8 {
         self.config.slot
     }
@@ -254,7 +255,7 @@ impl Link {
         }
     }
 
-    fn run(mut self) -> SimulatedCard {
+    fn run(mut self) -> SimulatedCard<C> {
         let slot = self.slot();
         self.emit(SlotEvent::Ready {
             slot,

@@ -21,9 +21,11 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 const WAIT: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Starts `shenas-sim` (default card, slot 0) and waits until pcscd sees its card.
+/// Starts `shenas-sim` (the demo card, slot 0) and waits until pcscd sees its card.
 fn start_sim(sb: &Sandbox) -> Result<(ChildGuard, String), Box<dyn std::error::Error>> {
-    let mut sim = sb.spawn(Command::new(env!("CARGO_BIN_EXE_shenas-sim")));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenas-sim"));
+    cmd.arg("--demo-card");
+    let mut sim = sb.spawn(cmd);
     sim.wait_for_line("connected slot=0", WAIT)?;
     let reader = sb.reader_name(0);
     let atr = sb.wait_for_card(&reader, WAIT)?;

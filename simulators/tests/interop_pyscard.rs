@@ -192,7 +192,9 @@ pcscd_test! {
     /// and every ISO error answer of the default card.
     fn pyscard_gets_iso_answers(sb: &mut Sandbox) -> TestResult {
         let python = python()?;
-        let mut sim = sb.spawn(Command::new(env!("CARGO_BIN_EXE_shenas-sim")));
+        let mut sim_cmd = Command::new(env!("CARGO_BIN_EXE_shenas-sim"));
+        sim_cmd.arg("--demo-card");
+        let mut sim = sb.spawn(sim_cmd);
         sim.wait_for_line("connected slot=0", WAIT)?;
         let reader = sb.reader_name(0);
         assert_eq!(sb.wait_for_card(&reader, WAIT)?, simulated_atr(true), "ATR");

@@ -74,6 +74,7 @@ fn serves_with_stdin_closed_and_applies_faults() -> TestResult {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port().to_string();
     let args = [
+        "--demo-card",
         "--port",
         &port,
         "--force-sw",
@@ -115,7 +116,13 @@ fn stdin_controls_insertion_and_quit() -> TestResult {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port().to_string();
     let mut sim = Sim::start(
-        &["--port", &port, "--no-insert", "--no-extended-length"],
+        &[
+            "--demo-card",
+            "--port",
+            &port,
+            "--no-insert",
+            "--no-extended-length",
+        ],
         Stdio::piped(),
     )?;
     let mut stdin = sim.child.stdin.take().ok_or("no stdin")?;

@@ -1,13 +1,19 @@
-//! `shenas-sim`: serves the default simulated card to pcscd through vpcd.
+//! `shenas-sim`: serves simulated cards to pcscd through vpcd.
 //!
 //! **No security**: for tests and demos only (see the `shenas-simulators` crate documentation).
 //!
-//! With no arguments it serves [`shenas_simulators::default_card()`] in vpcd slot 0 on
-//! 127.0.0.1:35963 until killed (SIGTERM, SIGINT) or told `quit`. The end of stdin is no reason
-//! to stop.
+//! With no arguments it serves the built-in `citizen` persona's national ID card
+//! ([`shenas_simulators::national::NationalCard`]) in vpcd slot 0 on 127.0.0.1:35963 until
+//! killed (SIGTERM, SIGINT) or told `quit`. The end of stdin is no reason to stop.
+//!
+//! Cards: `--persona FILE` (repeatable) and `--persona-builtin NAME` (repeatable) serve one card
+//! per persona, in slots 0, 1, … (every `--persona` first, then every `--persona-builtin`, each
+//! in command-line order); `--demo-card` serves the plain demo card
+//! ([`shenas_simulators::default_card()`]) instead, in the slots of `--slot`.
 //!
 //! Stdout carries one line per event, flushed, for test harnesses to wait on:
-//! `ready slot=N port=P`, `inserted slot=N`, `connected slot=N`, `disconnected slot=N`,
+//! `card slot=N profile=P persona=NAME serial=S` (for each national or foreign card, before the
+//! slot starts), `ready slot=N port=P`, `inserted slot=N`, `connected slot=N`, `disconnected slot=N`,
 //! `removed slot=N`, `reset slot=N`, `stopped slot=N`, and `error <message>` for a bad control
 //! line. Control lines on stdin: `insert [slot]`, `remove [slot]`, `reset [slot]`, `quit`
 //! (the slot defaults to the first one served). Logs go to stderr (`SHENAS_LOG` or `RUST_LOG`,
@@ -20,8 +26,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use shenas_apdu::StatusWord;
+use shenas_simulators::national::NationalCard;
+use shenas_simulators::persona::Persona;
 use shenas_simulators::{
-    Faults, ForcedStatus, SimulatedCard, SlotControl, VpcdConfig, VpcdSlot, default_card,
+    Faults, ForcedStatus, SimCard, SimulatedCard, SlotControl, VpcdConfig, VpcdSlot, default_card,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -29,8 +37,24 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "shenas-sim", version)]
 struct Args {
-    /// vpcd slot to serve (0 or 1); repeat for both. Default: 0.
-    #[arg(long = "slot", value_name = "N", value_parser = clap::value_parser!(u8).range(0..=1))]
+    /// Serve the card of this persona file (TOML or JSON); repeat for one card per slot.
+    #[arg(long = "persona", value_name = "FILE", conflicts_with = "demo_card")]
+    personas: Vec<std::path::PathBuf>,
+    /// Serve the card of this built-in persona (citizen, citizen-blocked-pin, expired-card,
+    /// foreign-national; `_` works as `-`); repeat for one card per slot, after the --persona
+    /// cards.
+    #[arg(
+        long = "persona-builtin",
+        value_name = "NAME",
+        conflicts_with = "demo_card"
+    )]
+    builtins: Vec<String>,
+    /// Serve the plain demo card (an ISO 7816-4 file system, no card applications) instead of
+    /// a national card, in the slots given by --slot.
+    #[arg(long)]
+    demo_card: bool,
+    /// vpcd slot of the demo card (0 or 1); repeat for both. Default: 0.
+    #[arg(long = "slot", value_name = "N", value_parser = clap::value_parser!(u8).range(0..=1), requires = "demo_card")]
     slots: Vec<u8>,
     /// vpcd host.
     #[arg(long, default_value = shenas_simulators::vpcd::VPCD_DEFAULT_HOST)]
@@ -126,15 +150,108 @@ fn control_loop(controls: &[SlotControl]) {
     tracing::debug!("stdin closed; serving until killed");
 }
 
+/// The built-in persona served when no card is named.
+const DEFAULT_PERSONA: &str = "citizen";
+
+/// Builds the national or foreign card of a persona (file or built-in).
+fn national_card(
+    source: &PersonaSource,
+    extended_length: bool,
+) -> Result<(NationalCard, String), String> {
+    let persona = match source {
+        PersonaSource::File(path) => Persona::from_file(path).map_err(|e| {
+            format!(
+                "cannot load persona {}: {}",
+                path.display(),
+                error_chain(&e)
+            )
+        })?,
+        PersonaSource::Builtin(name) => Persona::builtin(&name.replace('_', "-"))
+            .ok_or_else(|| format!("no built-in persona {name:?}"))?
+            .map_err(|e| format!("built-in persona {name:?}: {}", error_chain(&e)))?,
+    };
+    let card = NationalCard::from_persona(&persona, extended_length, None).map_err(|e| {
+        format!(
+            "cannot personalise the card of {}: {}",
+            persona.name,
+            error_chain(&e)
+        )
+    })?;
+    Ok((card, persona.name.clone()))
+}
+
+/// An error and its sources on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Where a slot's persona comes from.
+enum PersonaSource {
+    File(std::path::PathBuf),
+    Builtin(String),
+}
+
+/// A card and the vpcd slot that serves it.
+type SlotCard = (u8, Box<dyn SimCard>);
+
+/// The cards to serve, with their slots.
+fn cards(args: &Args) -> Result<Vec<SlotCard>, String> {
+    let extended = !args.no_extended_length;
+    if args.demo_card {
+        let mut slots = args.slots.clone();
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.is_empty() {
+            slots.push(0);
+        }
+        return Ok(slots
+            .into_iter()
+            .map(|slot| {
+                let card: Box<dyn SimCard> =
+                    Box::new(default_card().with_extended_length(extended));
+                (slot, card)
+            })
+            .collect());
+    }
+    let mut sources: Vec<PersonaSource> = args
+        .personas
+        .iter()
+        .cloned()
+        .map(PersonaSource::File)
+        .chain(args.builtins.iter().cloned().map(PersonaSource::Builtin))
+        .collect();
+    if sources.is_empty() {
+        sources.push(PersonaSource::Builtin(DEFAULT_PERSONA.to_owned()));
+    }
+    if sources.len() > 2 {
+        return Err(format!(
+            "vpcd has two slots; {} personas were given",
+            sources.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(sources.len());
+    for (slot, source) in (0u8..).zip(&sources) {
+        let (card, name) = national_card(source, extended)?;
+        say(&format!(
+            "card slot={slot} profile={} persona={name} serial={}",
+            card.profile().id,
+            card.serial()
+        ));
+        out.push((slot, Box::new(card) as Box<dyn SimCard>));
+    }
+    Ok(out)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing();
-    let mut slots = args.slots.clone();
-    slots.sort_unstable();
-    slots.dedup();
-    if slots.is_empty() {
-        slots.push(0);
-    }
     let faults = Faults {
         remove_after: args.remove_after,
         delay: Duration::from_millis(args.delay_ms),
@@ -144,12 +261,20 @@ fn main() -> ExitCode {
         }),
         chunk: args.chunk.and_then(|k| usize::try_from(k).ok()),
     };
+    let cards = match cards(&args) {
+        Ok(cards) => cards,
+        Err(e) => {
+            say(&format!("error {e}"));
+            tracing::error!(error = %e, "no card to serve");
+            return ExitCode::FAILURE;
+        }
+    };
+    let slots: Vec<u8> = cards.iter().map(|(slot, _)| *slot).collect();
     tracing::info!(?slots, host = %args.host, port = args.port, ?faults, "shenas-sim: simulated card, no security");
 
     let (tx, rx) = mpsc::channel();
     let mut served = Vec::new();
-    for slot in slots {
-        let card = default_card().with_extended_length(!args.no_extended_length);
+    for (slot, card) in cards {
         let mut card = SimulatedCard::new(card, faults.clone());
         if args.no_insert {
             card.remove();
