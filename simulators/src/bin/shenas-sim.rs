@@ -9,7 +9,8 @@
 //! Cards: `--persona FILE` (repeatable) and `--persona-builtin NAME` (repeatable) serve one card
 //! per persona, in slots 0, 1, … (every `--persona` first, then every `--persona-builtin`, each
 //! in command-line order); `--demo-card` serves the plain demo card
-//! ([`shenas_simulators::default_card()`]) instead, in the slots of `--slot`.
+//! ([`shenas_simulators::default_card()`]) instead, in the slots of `--slot`. `--state-dir DIR`
+//! keeps each card's PIN counters across runs in `DIR/<persona>.state`.
 //!
 //! Stdout carries one line per event, flushed, for test harnesses to wait on:
 //! `card slot=N profile=P persona=NAME serial=S` (for each national or foreign card, before the
@@ -49,6 +50,10 @@ struct Args {
         conflicts_with = "demo_card"
     )]
     builtins: Vec<String>,
+    /// Keep each national card's PIN counters and PIN values across runs in
+    /// `DIR/<persona>.state` (created when missing).
+    #[arg(long, value_name = "DIR", conflicts_with = "demo_card")]
+    state_dir: Option<std::path::PathBuf>,
     /// Serve the plain demo card (an ISO 7816-4 file system, no card applications) instead of
     /// a national card, in the slots given by --slot.
     #[arg(long)]
@@ -157,6 +162,7 @@ const DEFAULT_PERSONA: &str = "citizen";
 fn national_card(
     source: &PersonaSource,
     extended_length: bool,
+    state_dir: Option<&std::path::Path>,
 ) -> Result<(NationalCard, String), String> {
     let persona = match source {
         PersonaSource::File(path) => Persona::from_file(path).map_err(|e| {
@@ -170,7 +176,8 @@ fn national_card(
             .ok_or_else(|| format!("no built-in persona {name:?}"))?
             .map_err(|e| format!("built-in persona {name:?}: {}", error_chain(&e)))?,
     };
-    let card = NationalCard::from_persona(&persona, extended_length, None).map_err(|e| {
+    let state_file = state_dir.map(|d| d.join(format!("{}.state", persona.name)));
+    let card = NationalCard::from_persona(&persona, extended_length, state_file).map_err(|e| {
         format!(
             "cannot personalise the card of {}: {}",
             persona.name,
@@ -236,9 +243,13 @@ fn cards(args: &Args) -> Result<Vec<SlotCard>, String> {
             sources.len()
         ));
     }
+    if let Some(dir) = &args.state_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+    }
     let mut out = Vec::with_capacity(sources.len());
     for (slot, source) in (0u8..).zip(&sources) {
-        let (card, name) = national_card(source, extended)?;
+        let (card, name) = national_card(source, extended, args.state_dir.as_deref())?;
         say(&format!(
             "card slot={slot} profile={} persona={name} serial={}",
             card.profile().id,
