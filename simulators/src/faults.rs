@@ -206,7 +206,15 @@ fn log_command(command: &[u8]) {
         ),
         _ => tracing::debug!(len = command.len(), "short command"),
     }
-    tracing::trace!(bytes = %hex(command), "command bytes");
+    // PIN-bearing commands (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER) show their
+    // header only, even at TRACE: a PIN never reaches a log.
+    match command {
+        [_, 0x20 | 0x21 | 0x24 | 0x2C, ..] => {
+            let header = command.get(..4).unwrap_or_default();
+            tracing::trace!(header = %hex(header), "command bytes (PIN data withheld)");
+        }
+        _ => tracing::trace!(bytes = %hex(command), "command bytes"),
+    }
 }
 
 /// Logs the status word at DEBUG, the whole response only at TRACE.
@@ -367,6 +375,32 @@ mod tests {
             !logs.contains("313937333537") && !logs.contains("07070707"),
             "{logs}"
         );
+    }
+
+    #[test]
+    fn trace_logs_withhold_pins() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut s = sim(Faults::none());
+        tracing::subscriber::with_default(subscriber, || {
+            let _ = s.transmit(&[0, 0x20, 0, 0x81, 6, 0x31, 0x39, 0x37, 0x33, 0x35, 0x37]);
+            let _ = s.transmit(&[0, 0xA4, 0, 0x0C, 2, 1, 1]);
+        });
+        let logs = captured
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        assert!(
+            logs.contains("PIN data withheld") && logs.contains("00A4000C020101"),
+            "{logs}"
+        );
+        assert!(!logs.contains("313937333537"), "{logs}");
     }
 
     #[test]
