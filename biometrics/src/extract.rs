@@ -202,7 +202,7 @@ fn sf(v: isize) -> f32 {
 
 /// Minutiae closer than this many blocks to the background are dropped (ridges end there
 /// because the contact area ends, not because of a minutia).
-const BORDER_BLOCKS: u32 = 3;
+const BORDER_BLOCKS: u32 = 2;
 
 /// Number of quantised orientations for the enhancement filters.
 const ORIENT_BINS: usize = 16;
@@ -392,7 +392,9 @@ fn segment(f: &mut Fields, g: &Grid) {
     let mut sorted = score.clone();
     sorted.sort_by(f32::total_cmp);
     let p95 = sorted.get(sorted.len() * 95 / 100).copied().unwrap_or(0.0);
-    let thr = (0.35 * p95).max(4.0);
+    // A low fraction: the step at the edge of the contact area has a far higher contrast than
+    // ridges (wet prints especially), and noise has a low coherence.
+    let thr = (0.15 * p95).max(5.0);
     let mut mask: Vec<bool> = score.iter().map(|&s| s > thr).collect();
     // Closing (dilate, erode), then open to drop specks.
     mask = morph(&mask, g, true);
@@ -1383,6 +1385,22 @@ fn detect(skel: &[u8], g: &Grid, f: &Fields) -> Vec<Minutia> {
             continue;
         }
         let b = g.block_of(c.x, c.y);
+        // A ridge ending close to the edge of the print whose ridge runs out towards the
+        // edge ends because the contact ends.
+        let near_edge = dist.get(b).copied().unwrap_or(0) <= BORDER_BLOCKS;
+        if near_edge && !c.bifurcation {
+            let ax = fround(uf(c.x) + 20.0 * c.dir.cos());
+            let ay = fround(uf(c.y) + 20.0 * c.dir.sin());
+            let outside = match (usize::try_from(ax), usize::try_from(ay)) {
+                (Ok(ax), Ok(ay)) if ax < g.w && ay < g.h => {
+                    dist.get(g.block_of(ax, ay)).copied().unwrap_or(0) <= 1
+                }
+                _ => true,
+            };
+            if outside {
+                continue;
+            }
+        }
         let coh = f.coherence.get(b).copied().unwrap_or(0.0);
         let clar = f.clarity.get(b).copied().unwrap_or(0.0);
         let border =
@@ -1514,6 +1532,15 @@ mod tests {
                 .iter()
                 .all(|m| (0.0..2.0 * PI).contains(&m.angle))
         );
+    }
+
+    /// `SHENAS_DEBUG_IMAGE=file.png`: writes the pipeline stages of that image to /tmp.
+    #[test]
+    fn debug_image_from_env() {
+        if let Some(path) = std::env::var_os("SHENAS_DEBUG_IMAGE") {
+            let img = GrayImage::decode(&std::fs::read(path).unwrap(), None).unwrap();
+            debug_dump(img.pixels(), img.width(), img.height(), "env");
+        }
     }
 
     #[test]

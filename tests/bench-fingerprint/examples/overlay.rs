@@ -21,13 +21,18 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_201);
     let spec = DatabaseSpec {
-        fingers: 2,
+        fingers: 9,
         impressions: 3,
         tier,
         seed,
     };
     for imp in generate_database(&spec) {
         let f = extract(&imp.image).unwrap();
+        std::fs::write(
+            format!("/tmp/raw_{}_{}.png", imp.finger, imp.impression),
+            encode_png(&imp.image).unwrap(),
+        )
+        .unwrap();
         let (w, h) = (imp.image.width(), imp.image.height());
         let mut px = imp.image.pixels().to_vec();
         let mut put = |x: i32, y: i32, v: u8| {
