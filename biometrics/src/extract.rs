@@ -30,9 +30,9 @@ pub struct Minutia {
     /// Row in pixels, from the top edge.
     pub y: u16,
     /// Direction in radians in `[0, 2π)`, counter-clockwise from the positive x axis (y up, as
-    /// ISO/IEC 19794-2 §6.4.3). For a ridge ending it points along the ridge, away from the end
-    /// into the valley; for a bifurcation it points into the valley between the two branches'
-    /// ridge, i.e. along the merged ridge away from the fork.
+    /// ISO/IEC 19794-2 §6.4.3). The extractor's convention: for a ridge ending it continues
+    /// the ridge's line beyond its end (pointing away from the ridge); for a bifurcation it
+    /// points along the merged ridge, away from the fork.
     pub angle: f32,
     /// Ridge ending, bifurcation or other.
     pub kind: MinutiaKind,
