@@ -30,6 +30,10 @@ pub struct Cli {
     /// Seconds one APDU may take.
     #[arg(long, global = true, default_value_t = 30)]
     timeout: u64,
+    /// Configuration file (issuer service, trust anchors); default `$SHENAS_CONFIG`, then
+    /// `/etc/shenas/shenas.toml` when it exists, else the simulated issuer and anchors.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Commands,
 }
@@ -48,6 +52,43 @@ enum Commands {
         #[arg(required = true)]
         apdus: Vec<String>,
     },
+    /// Identify the card: profile, serial number, chip and profile version.
+    Identify,
+    /// Read the identity (card authentication through the issuer) with the passive
+    /// authentication verdict.
+    Read,
+    /// List the card's certificates (no PIN needed) and validate them.
+    Certs,
+    /// PIN operations (PINs from a prompt or stdin, never from the command line).
+    Pin {
+        #[command(subcommand)]
+        action: PinCommand,
+    },
+    /// Sign a file on the card: writes a detached CAdES-BES signature to FILE.p7s.
+    Sign {
+        /// The document to sign.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PinCommand {
+    /// Tries left, without spending one.
+    Status(PinArgs),
+    /// Verify the PIN.
+    Verify(PinArgs),
+    /// Change the PIN (current PIN, then the new one).
+    Change(PinArgs),
+    /// Unblock the PIN with the PUK and set a new one (PUK, then the new PIN).
+    Unblock(PinArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PinArgs {
+    /// Which PIN: `id` (ID PIN), `sign` (SIGN PIN), `puk`.
+    #[arg(long, default_value = "id", value_parser = ["id", "sign", "puk"])]
+    pin: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,6 +109,8 @@ enum CliError {
     BadHex(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Card(#[from] crate::card_cli::CardCliError),
 }
 
 impl CliError {
@@ -77,6 +120,7 @@ impl CliError {
             Self::Channel(ChannelError::Command(_)) | Self::BadHex(_) => return "bad_apdu",
             Self::Channel(_) => return "card_error",
             Self::Output(_) => return "output",
+            Self::Card(e) => return e.code(),
         };
         match transport {
             TransportError::NoService => "no_service",
@@ -146,6 +190,60 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
         Commands::Watch => watch(cli, out),
         Commands::Atr => atr(cli, out),
         Commands::Apdu { apdus } => apdu(cli, apdus, out),
+        Commands::Identify
+        | Commands::Read
+        | Commands::Certs
+        | Commands::Pin { .. }
+        | Commands::Sign { .. } => card_command(cli, out),
+    }
+}
+
+/// Runs a card command in one transaction on the chosen reader.
+fn card_command(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
+    use crate::card_cli::{self, PinAction};
+    let config = card_cli::load_config(cli.config.as_deref())?;
+    let (reader, mut card) = connect(cli)?;
+    let mut transaction = card.transaction()?;
+    let channel_config = ChannelConfig {
+        extended_length: extended_policy(cli.extended_length),
+        ..ChannelConfig::default()
+    };
+    let mut session = shenas_cards::session::CardSession::open(&mut transaction, channel_config)
+        .map_err(card_cli::CardCliError::from)?;
+    match &cli.command {
+        Commands::Identify => card_cli::identify(&mut session, &reader, cli.json, out)?,
+        Commands::Read => {
+            let ctx = card_cli::context(&config)?;
+            card_cli::read(&mut session, &ctx, cli.json, out)?;
+        }
+        Commands::Certs => {
+            let ctx = card_cli::context(&config)?;
+            card_cli::certs(&mut session, &ctx, cli.json, out)?;
+        }
+        Commands::Pin { action } => {
+            let (action, args) = match action {
+                PinCommand::Status(a) => (PinAction::Status, a),
+                PinCommand::Verify(a) => (PinAction::Verify, a),
+                PinCommand::Change(a) => (PinAction::Change, a),
+                PinCommand::Unblock(a) => (PinAction::Unblock, a),
+            };
+            let kind = card_cli::pin_kind(&args.pin).unwrap_or(shenas_cards::profile::PinKind::IdPin);
+            card_cli::pin(&mut session, action, kind, cli.json, out)?;
+        }
+        Commands::Sign { file } => {
+            let ctx = card_cli::context(&config)?;
+            card_cli::sign(&mut session, file, &ctx, cli.json, out)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn extended_policy(arg: ExtendedArg) -> ExtendedLength {
+    match arg {
+        ExtendedArg::Auto => ExtendedLength::Auto,
+        ExtendedArg::Always => ExtendedLength::Always,
+        ExtendedArg::Never => ExtendedLength::Never,
     }
 }
 
@@ -274,11 +372,7 @@ fn apdu(cli: &Cli, apdus: &[String], out: &mut impl Write) -> Result<(), CliErro
     let (_, mut card) = connect(cli)?;
     let mut transaction = card.transaction()?;
     let config = ChannelConfig {
-        extended_length: match cli.extended_length {
-            ExtendedArg::Auto => ExtendedLength::Auto,
-            ExtendedArg::Always => ExtendedLength::Always,
-            ExtendedArg::Never => ExtendedLength::Never,
-        },
+        extended_length: extended_policy(cli.extended_length),
         // Raw mode: do not touch the card's selection state before the user's commands.
         read_ef_atr: false,
         ..ChannelConfig::default()
