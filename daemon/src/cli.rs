@@ -64,6 +64,11 @@ enum Commands {
         #[command(subcommand)]
         action: PinCommand,
     },
+    /// Fingerprints: extract minutiae, quality, match, convert templates, evaluate a database.
+    Finger {
+        #[command(subcommand)]
+        command: crate::finger::FingerCommand,
+    },
     /// Sign a file on the card: writes a detached CAdES-BES signature to FILE.p7s.
     Sign {
         /// The document to sign.
@@ -153,6 +158,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     init_logging();
+    if let Commands::Finger { command } = cli.command {
+        return crate::finger::run(command, cli.json);
+    }
     let mut out = std::io::stdout().lock();
     match run(&cli, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
@@ -195,6 +203,8 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
         | Commands::Certs
         | Commands::Pin { .. }
         | Commands::Sign { .. } => card_command(cli, out),
+        // Handled before any reader is touched (see `main`).
+        Commands::Finger { .. } => Ok(()),
     }
 }
 
@@ -227,7 +237,8 @@ fn card_command(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
                 PinCommand::Change(a) => (PinAction::Change, a),
                 PinCommand::Unblock(a) => (PinAction::Unblock, a),
             };
-            let kind = card_cli::pin_kind(&args.pin).unwrap_or(shenas_cards::profile::PinKind::IdPin);
+            let kind =
+                card_cli::pin_kind(&args.pin).unwrap_or(shenas_cards::profile::PinKind::IdPin);
             card_cli::pin(&mut session, action, kind, cli.json, out)?;
         }
         Commands::Sign { file } => {
