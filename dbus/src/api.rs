@@ -427,6 +427,7 @@ pub enum WsMessage {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

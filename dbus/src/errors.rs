@@ -331,6 +331,7 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -73,6 +73,7 @@ pub fn reader_from_path(path: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -82,6 +82,7 @@ impl AuditLog {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};

@@ -687,6 +687,7 @@ pub async fn serve(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -152,6 +152,7 @@ impl ConsentStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

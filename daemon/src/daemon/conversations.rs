@@ -197,6 +197,7 @@ pub fn profile_from_atr(atr: &[u8]) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use shenas_simulators::{Df, SimulatedTransport, VirtualCard, default_card, simulated_atr};

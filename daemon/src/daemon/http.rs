@@ -745,6 +745,7 @@ pub fn router(app: Shared) -> Router {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -317,19 +317,26 @@ pub fn document(version: &str, port: u16) -> Value {
                         "schema": {"$ref": "#/components/schemas/ApiError"}}}},
             },
         });
-        if !r.auth {
-            operation["security"] = json!([]);
-        }
-        if let Some(body) = r.body {
-            operation["requestBody"] = json!({"required": !r.consent && body != "ReadIdentityRequest",
-                "content": {"application/json": {
-                    "schema": {"$ref": format!("#/components/schemas/{body}")}}}});
-        }
-        if r.consent {
-            operation["x-shenas-consent"] = json!(true);
+        if let Some(operation) = operation.as_object_mut() {
+            if !r.auth {
+                operation.insert("security".into(), json!([]));
+            }
+            if let Some(body) = r.body {
+                operation.insert(
+                    "requestBody".into(),
+                    json!({"required": !r.consent && body != "ReadIdentityRequest",
+                    "content": {"application/json": {
+                        "schema": {"$ref": format!("#/components/schemas/{body}")}}}}),
+                );
+            }
+            if r.consent {
+                operation.insert("x-shenas-consent".into(), json!(true));
+            }
         }
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
-        entry[r.method.as_str()] = operation;
+        if let Some(methods) = entry.as_object_mut() {
+            methods.insert(r.method.as_str().to_owned(), operation);
+        }
     }
     json!({
         "openapi": "3.1.0",
@@ -351,6 +358,7 @@ pub fn document(version: &str, port: u16) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

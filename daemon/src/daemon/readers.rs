@@ -507,22 +507,22 @@ impl Worker {
             if let (Ok(Outcome::Identity(id)), Some(connected)) = (&result, self.card.as_mut()) {
                 connected.serial.clone_from(&id.serial);
             }
-            if let Err(e) = &result {
-                if matches!(
+            if let Err(e) = &result
+                && matches!(
                     e.code,
                     ErrorCode::CardRemoved
                         | ErrorCode::CardReset
                         | ErrorCode::NoService
                         | ErrorCode::Timeout
                         | ErrorCode::CardUnresponsive
-                ) {
-                    let serial = self.card.take().and_then(|c| c.serial);
-                    return Answer {
-                        reader: self.reader.clone(),
-                        card_serial: serial,
-                        result,
-                    };
-                }
+                )
+            {
+                let serial = self.card.take().and_then(|c| c.serial);
+                return Answer {
+                    reader: self.reader.clone(),
+                    card_serial: serial,
+                    result,
+                };
             }
             return self.answer(result);
         }

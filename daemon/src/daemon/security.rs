@@ -165,6 +165,7 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::time::Duration;
