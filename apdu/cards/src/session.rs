@@ -58,7 +58,7 @@ const MAX_EF_LEN: usize = 1 << 20;
 #[non_exhaustive]
 pub enum SessionError {
     /// The card, reader or channel failed (card removed, timeout, protocol).
-    #[error("the card channel failed")]
+    #[error("the card channel failed: {0}")]
     Channel(#[source] ChannelError),
     /// The card follows no known profile.
     #[error("the card follows no known profile")]
@@ -101,10 +101,10 @@ pub enum SessionError {
     #[error("the card's profile has no {0}")]
     NotInProfile(&'static str),
     /// Device authentication failed.
-    #[error("card authentication failed")]
+    #[error("card authentication failed: {0}")]
     Authentication(#[source] AuthError),
     /// Secure messaging failed (a response whose MAC does not verify is never used).
-    #[error("secure messaging failed")]
+    #[error("secure messaging failed: {0}")]
     SecureMessaging(#[source] SmError),
     /// A certificate did not validate.
     #[error("certificate validation failed: {0}")]
@@ -162,10 +162,14 @@ fn transport_code(t: &TransportError) -> &'static str {
     match t {
         TransportError::NoService => "no_service",
         TransportError::NoReader => "no_reader",
+        TransportError::ReaderUnavailable => "reader_unavailable",
         TransportError::NoCard => "no_card",
         TransportError::CardRemoved => "card_removed",
         TransportError::CardReset => "card_reset",
+        TransportError::SharingViolation => "sharing_violation",
         TransportError::Timeout(_) => "timeout",
+        TransportError::Unresponsive => "card_unresponsive",
+        TransportError::CommunicationFailed => "communication_failed",
         _ => "transport",
     }
 }

@@ -1,0 +1,238 @@
+//! `shenasd` through the real pcscd + vpcd with `shenas-sim`, each test in its own sandbox:
+//! identify over HTTP, a card pulled mid-operation, pcscd restarted, and 50 concurrent clients
+//! on two cards with no answer lost or given to the wrong client.
+
+// Test code: a failed step fails the test at once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use shenas_simulators::simulated_atr;
+use shenas_test_harness::{ChildGuard, Sandbox, pcscd_test, workspace_bin};
+
+const WAIT: Duration = Duration::from_secs(10);
+const PORT: u16 = 24780;
+
+fn start_sim(sb: &Sandbox, args: &[&str], slot: u8) -> ChildGuard {
+    let mut cmd = Command::new(workspace_bin("shenas-sim"));
+    cmd.args(args);
+    let mut sim = sb.spawn(cmd);
+    sim.wait_for_line(&format!("connected slot={slot}"), WAIT)
+        .unwrap();
+    sb.wait_for_card(&sb.reader_name(slot), WAIT).unwrap();
+    sim
+}
+
+struct Shenasd {
+    _child: ChildGuard,
+    token: String,
+}
+
+fn start_shenasd(sb: &Sandbox) -> Shenasd {
+    let dir = sb.temp_dir();
+    let token_file = dir.join("token");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenasd"));
+    cmd.args([
+        "--listen",
+        &format!("127.0.0.1:{PORT}"),
+        "--bus",
+        "none",
+        "--kiosk",
+    ])
+    .arg("--token-file")
+    .arg(&token_file)
+    .arg("--audit-log")
+    .arg(dir.join("audit.jsonl"))
+    .env("SHENAS_LOG", "shenas=debug,info");
+    let mut child = sb.spawn(cmd);
+    let line = child.wait_for_line("ready http=", WAIT).unwrap();
+    assert!(line.contains("bus=none"), "{line}");
+    let token = std::fs::read_to_string(Path::new(&token_file)).unwrap();
+    Shenasd {
+        _child: child,
+        token,
+    }
+}
+
+fn http(token: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", PORT)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn encode(reader: &str) -> String {
+    reader.replace(' ', "%20")
+}
+
+/// Retries `identify` until it succeeds (the monitor may not have seen the card yet).
+fn identify_eventually(d: &Shenasd, reader: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = http(
+            &d.token,
+            "GET",
+            &format!("/v1/readers/{}/card", encode(reader)),
+            "",
+        );
+        if status == 200 {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "identify never succeeded: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pcscd_test! {
+    fn readers_and_identify_through_pcscd(sb: &mut Sandbox) {
+        let _sim = start_sim(sb, &[], 0);
+        let d = start_shenasd(sb);
+        let reader = sb.reader_name(0);
+        let (status, list) = http(&d.token, "GET", "/v1/readers", "");
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["service_available"], true);
+        let readers = list["readers"].as_array().unwrap();
+        assert_eq!(readers.len(), 2, "{list}");
+        assert_eq!(readers[0]["name"], reader.as_str());
+        assert_eq!(readers[0]["card_present"], true);
+        assert_eq!(readers[0]["atr"], hex::encode_upper(simulated_atr(true)).as_str());
+        assert_eq!(readers[1]["card_present"], false);
+
+        let id = identify_eventually(&d, &reader);
+        assert_eq!(id["reader"], reader.as_str());
+        assert_eq!(id["serial"], "SHSIM001");
+        // `_` is the first reader holding a card.
+        let (status, any) = http(&d.token, "GET", "/v1/readers/_/card", "");
+        assert_eq!(status, 200);
+        assert_eq!(any["reader"], reader.as_str());
+        // The empty reader: a typed error.
+        let (status, empty) = http(&d.token, "GET", &format!("/v1/readers/{}/card", encode(&sb.reader_name(1))), "");
+        assert_eq!(status, 409, "{empty}");
+        assert_eq!(empty["code"], "no_card");
+        // Operations the card applications will bring: typed not_implemented, never a fake success.
+        let (status, pin) = http(&d.token, "GET", "/v1/readers/_/pins/id", "");
+        assert_eq!(status, 501, "{pin}");
+        assert_eq!(pin["code"], "not_implemented");
+        // The audit log names the card serial.
+        std::thread::sleep(Duration::from_millis(200));
+        let audit = std::fs::read_to_string(sb.temp_dir().join("audit.jsonl")).unwrap();
+        assert!(audit.lines().any(|l| l.contains("\"operation\":\"identify\"") && l.contains("SHSIM001") && l.contains("\"outcome\":\"ok\"")), "{audit}");
+    }
+
+    fn card_pulled_mid_operation_keeps_the_daemon_serving(sb: &mut Sandbox) {
+        // Every answer takes 1.5 s: the card is pulled while identify waits for one.
+        let mut sim = start_sim(sb, &["--delay-ms", "1500"], 0);
+        let d = start_shenasd(sb);
+        let reader = sb.reader_name(0);
+        let token = d.token.clone();
+        let path = format!("/v1/readers/{}/card", encode(&reader));
+        // Wait until the daemon's table has the card.
+        let deadline = Instant::now() + WAIT;
+        while http(&d.token, "GET", "/v1/readers", "").1["readers"][0]["card_present"] != true {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pending = std::thread::spawn(move || http(&token, "GET", &path, ""));
+        std::thread::sleep(Duration::from_millis(700));
+        sim.kill();
+        let (status, body) = pending.join().unwrap();
+        assert!(status >= 400, "{status} {body}");
+        let code = body["code"].as_str().unwrap().to_owned();
+        assert!(
+            matches!(code.as_str(), "card_removed" | "no_card" | "timeout" | "card_unresponsive" | "transport" | "card_reset"),
+            "{code}"
+        );
+        // The daemon still serves, sees the card gone, and serves a new card.
+        let (status, _) = http(&d.token, "GET", "/v1/status", "");
+        assert_eq!(status, 200);
+        sb.wait_for_no_card(&reader, WAIT).unwrap();
+        let _sim = start_sim(sb, &[], 0);
+        let id = identify_eventually(&d, &reader);
+        assert_eq!(id["serial"], "SHSIM001");
+        // Nobody holds the card: another PC/SC client can take a transaction at once.
+        let ctx = shenas_test_harness::pcsc::Context::establish(shenas_test_harness::pcsc::Scope::User).unwrap();
+        let name = std::ffi::CString::new(reader.clone()).unwrap();
+        let mut card = ctx
+            .connect(&name, shenas_test_harness::pcsc::ShareMode::Shared, shenas_test_harness::pcsc::Protocols::ANY)
+            .unwrap();
+        let tx = card.transaction().unwrap();
+        drop(tx);
+    }
+
+    fn pcscd_restart_is_recovered(sb: &mut Sandbox) {
+        let _sim = start_sim(sb, &[], 0);
+        let d = start_shenasd(sb);
+        let reader = sb.reader_name(0);
+        identify_eventually(&d, &reader);
+        sb.restart_pcscd();
+        // The service comes back; the simulator reconnects; identify works again.
+        sb.wait_for_card(&reader, WAIT).unwrap();
+        let id = identify_eventually(&d, &reader);
+        assert_eq!(id["reader"], reader.as_str());
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let (_, status) = http(&d.token, "GET", "/v1/status", "");
+            if status["service_available"] == true {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{status}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn fifty_clients_on_two_cards_get_their_own_answers(sb: &mut Sandbox) {
+        // Two cards told apart by their ATRs (extended length declared or not).
+        let _sim0 = start_sim(sb, &["--slot", "0"], 0);
+        let _sim1 = start_sim(sb, &["--slot", "1", "--no-extended-length"], 1);
+        let d = start_shenasd(sb);
+        let readers = [sb.reader_name(0), sb.reader_name(1)];
+        let atrs = [hex::encode_upper(simulated_atr(true)), hex::encode_upper(simulated_atr(false))];
+        for r in &readers {
+            identify_eventually(&d, r);
+        }
+        let started = Instant::now();
+        let clients: Vec<_> = (0..50)
+            .map(|i| {
+                let token = d.token.clone();
+                let reader = readers[i % 2].clone();
+                let atr = atrs[i % 2].clone();
+                std::thread::spawn(move || {
+                    for _ in 0..10 {
+                        let (status, id) = http(&token, "GET", &format!("/v1/readers/{}/card", encode(&reader)), "");
+                        assert_eq!(status, 200, "{id}");
+                        assert_eq!(id["reader"], reader.as_str(), "{id}");
+                        assert_eq!(id["atr"], atr.as_str(), "{id}");
+                        assert_eq!(id["serial"], "SHSIM001", "{id}");
+                    }
+                    10
+                })
+            })
+            .collect();
+        let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+        assert_eq!(answered, 500);
+        eprintln!("500 identifies by 50 clients on 2 cards in {:?}", started.elapsed());
+    }
+}
