@@ -3,7 +3,12 @@
 //! extra groups, wrong and expired document signer, truncated), and detached CAdES-BES
 //! signatures checked by the `openssl cms -verify` binary for ECDSA P-256 and RSA-2048 "cards".
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
