@@ -42,7 +42,11 @@ struct Shenasd {
 fn start_shenasd(sb: &Sandbox) -> Shenasd {
     let dir = sb.temp_dir();
     let token_file = dir.join("token");
+    // 50 concurrent clients: the rate limit is not what these tests measure.
+    let config = dir.join("shenasd.toml");
+    std::fs::write(&config, "requests_per_second = 100000\nburst = 100000\n").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenasd"));
+    cmd.arg("--config").arg(&config);
     cmd.args([
         "--listen",
         &format!("127.0.0.1:{PORT}"),
