@@ -1,6 +1,6 @@
 //! The localhost API: HTTP JSON routes and a WebSocket, for kiosks and local applications.
 //!
-//! Every request passes [`guard`] first, in this order: the `Host` must be a loopback name (DNS
+//! Every request passes `guard` first, in this order: the `Host` must be a loopback name (DNS
 //! rebinding), an `Origin` must be on the allow-list (no wildcard CORS: an allowed origin is
 //! echoed back, nothing else), the request rate must be under the limit, the declared body size
 //! under the maximum, and the caller authenticated (bearer token, or a trusted Unix-socket peer)

@@ -46,7 +46,7 @@
 //! # Match-on-card
 //!
 //! Biometric verification (ISO/IEC 7816-11: VERIFY with `7F2E`, the MOC application's BIT)
-//! belongs in a `moc` module beside [`pins`]: a reference verified by a fingerprint would be
+//! belongs in a `moc` module beside `pins`: a reference verified by a fingerprint would be
 //! one more verification flag that [`Access`](shenas_cards::profile::Access) conditions can
 //! name. Today VERIFY of an unknown reference answers `6A88`.
 
