@@ -53,6 +53,23 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// A stable snake_case code for scripts, `--json` output and the APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoService => "no_service",
+            Self::NoReader => "no_reader",
+            Self::ReaderUnavailable => "reader_unavailable",
+            Self::NoCard => "no_card",
+            Self::CardRemoved => "card_removed",
+            Self::CardReset => "card_reset",
+            Self::SharingViolation => "sharing_violation",
+            Self::Timeout(_) => "timeout",
+            Self::Unresponsive => "card_unresponsive",
+            Self::CommunicationFailed => "communication_failed",
+            Self::Closed | Self::Other { .. } => "transport",
+        }
+    }
+
     /// True when the card (or the service) went away, so retrying on this handle is pointless.
     pub fn is_card_gone(&self) -> bool {
         matches!(

@@ -421,13 +421,7 @@ pub fn pin<T: shenas_apdu::Transport>(
             }
         }
     };
-    match result {
-        Ok(()) => {}
-        Err(e @ (SessionError::WrongPin { .. } | SessionError::PinBlocked { .. })) => {
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    }
+    result?;
     let status = session.pin_status(kind)?;
     if json {
         let value = serde_json::json!({ "pin": name, "ok": true, "status": status });

@@ -127,19 +127,7 @@ impl CliError {
             Self::Output(_) => return "output",
             Self::Card(e) => return e.code(),
         };
-        match transport {
-            TransportError::NoService => "no_service",
-            TransportError::NoReader => "no_reader",
-            TransportError::ReaderUnavailable => "reader_unavailable",
-            TransportError::NoCard => "no_card",
-            TransportError::CardRemoved => "card_removed",
-            TransportError::CardReset => "card_reset",
-            TransportError::SharingViolation => "sharing_violation",
-            TransportError::Timeout(_) => "timeout",
-            TransportError::Unresponsive => "card_unresponsive",
-            TransportError::CommunicationFailed => "communication_failed",
-            _ => "transport",
-        }
+        transport.code()
     }
 }
 

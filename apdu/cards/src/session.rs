@@ -121,13 +121,9 @@ impl SessionError {
     /// A stable snake_case code for scripts, the CLI's `--json` and the APIs.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Channel(ChannelError::Transport(t)) => transport_code(t),
-            Self::SecureMessaging(SmError::Channel(ChannelError::Transport(t))) => {
-                transport_code(t)
-            }
-            Self::Authentication(AuthError::Channel(ChannelError::Transport(t))) => {
-                transport_code(t)
-            }
+            Self::Channel(ChannelError::Transport(t)) => t.code(),
+            Self::SecureMessaging(SmError::Channel(ChannelError::Transport(t))) => t.code(),
+            Self::Authentication(AuthError::Channel(ChannelError::Transport(t))) => t.code(),
             Self::Channel(_) => "card_error",
             Self::UnknownCard => "unknown_card",
             Self::Status { .. } => "card_status",
@@ -155,22 +151,6 @@ impl SessionError {
             _ => return false,
         };
         transport.is_card_gone() || matches!(transport, TransportError::CardReset)
-    }
-}
-
-fn transport_code(t: &TransportError) -> &'static str {
-    match t {
-        TransportError::NoService => "no_service",
-        TransportError::NoReader => "no_reader",
-        TransportError::ReaderUnavailable => "reader_unavailable",
-        TransportError::NoCard => "no_card",
-        TransportError::CardRemoved => "card_removed",
-        TransportError::CardReset => "card_reset",
-        TransportError::SharingViolation => "sharing_violation",
-        TransportError::Timeout(_) => "timeout",
-        TransportError::Unresponsive => "card_unresponsive",
-        TransportError::CommunicationFailed => "communication_failed",
-        _ => "transport",
     }
 }
 
