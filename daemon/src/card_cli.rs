@@ -186,8 +186,8 @@ fn simulated_issuer() -> Result<Box<dyn IssuerAuthority>, CardCliError> {
     ))
 }
 
-/// Reads `count` PINs: prompts without echo on a terminal, else one line each from stdin.
-pub fn read_pins(prompts: &[&str]) -> Result<Vec<Pin>, CardCliError> {
+/// Reads one PIN per prompt: prompts without echo on a terminal, else one line each from stdin.
+pub fn read_pins<const N: usize>(prompts: [&str; N]) -> Result<[Pin; N], CardCliError> {
     let stdin = std::io::stdin();
     let mut pins = Vec::with_capacity(prompts.len());
     if stdin.is_terminal() {
@@ -198,7 +198,7 @@ pub fn read_pins(prompts: &[&str]) -> Result<Vec<Pin>, CardCliError> {
             drop(zeroize::Zeroizing::new(typed));
             pins.push(pin);
         }
-        return Ok(pins);
+        return into_array(pins);
     }
     let mut lock = stdin.lock();
     for prompt in prompts {
@@ -214,7 +214,13 @@ pub fn read_pins(prompts: &[&str]) -> Result<Vec<Pin>, CardCliError> {
         }
         pins.push(Pin::new(&line));
     }
-    Ok(pins)
+    into_array(pins)
+}
+
+fn into_array<const N: usize>(pins: Vec<Pin>) -> Result<[Pin; N], CardCliError> {
+    // One PIN was pushed per prompt above.
+    pins.try_into()
+        .map_err(|_| CardCliError::PinInput("a PIN is missing".into()))
 }
 
 /// The `pin` subcommands' PIN names.
@@ -403,22 +409,16 @@ pub fn pin<T: shenas_apdu::Transport>(
     let result = match action {
         PinAction::Status => Ok(()),
         PinAction::Verify => {
-            let pins = read_pins(&[&format!("{} ({name})", "PIN")])?;
-            pins.first().map_or(Ok(()), |p| session.verify_pin(kind, p))
+            let [pin] = read_pins([format!("PIN ({name})").as_str()])?;
+            session.verify_pin(kind, &pin)
         }
         PinAction::Change => {
-            let pins = read_pins(&["Current PIN", "New PIN"])?;
-            match pins.as_slice() {
-                [old, new] => session.change_pin(kind, old, new),
-                _ => Ok(()),
-            }
+            let [old, new] = read_pins(["Current PIN", "New PIN"])?;
+            session.change_pin(kind, &old, &new)
         }
         PinAction::Unblock => {
-            let pins = read_pins(&["PUK", "New PIN"])?;
-            match pins.as_slice() {
-                [puk, new] => session.unblock_pin(kind, puk, new),
-                _ => Ok(()),
-            }
+            let [puk, new] = read_pins(["PUK", "New PIN"])?;
+            session.unblock_pin(kind, &puk, &new)
         }
     };
     result?;
@@ -461,11 +461,8 @@ pub fn sign<T: shenas_apdu::Transport>(
     if let Err(e) = validation {
         return Err(SessionError::Certificate(e).into());
     }
-    let pins = read_pins(&["SIGN PIN"])?;
-    let pin = pins
-        .first()
-        .ok_or_else(|| CardCliError::PinInput("no PIN".into()))?;
-    session.verify_pin(PinKind::SignPin, pin)?;
+    let [pin] = read_pins(["SIGN PIN"])?;
+    session.verify_pin(PinKind::SignPin, &pin)?;
     let mut card_error = None;
     let chain_refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
     let p7s = shenas_cards::pki::cades::sign_detached(
