@@ -198,7 +198,7 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
 
 /// Runs a card command in one transaction on the chosen reader.
 fn card_command(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
-    use crate::card_cli::{self, PinAction};
+    use crate::card_cli;
     let config = card_cli::load_config(cli.config.as_deref())?;
     let (reader, mut card) = connect(cli)?;
     let mut transaction = card.transaction()?;
@@ -208,15 +208,40 @@ fn card_command(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
     };
     let mut session = shenas_cards::session::CardSession::open(&mut transaction, channel_config)
         .map_err(card_cli::CardCliError::from)?;
+    // A command that may leave a PIN verified resets the card when it ends, whatever happened:
+    // the next program to use the card (this tool again, or another) finds no PIN verified.
+    let leaves_pin_verified = matches!(
+        &cli.command,
+        Commands::Sign { .. }
+            | Commands::Pin {
+                action: PinCommand::Verify(_) | PinCommand::Change(_) | PinCommand::Unblock(_)
+            }
+    );
+    let result = run_card_command(cli, &config, &reader, &mut session, out);
+    drop(session);
+    if leaves_pin_verified && let Err(e) = shenas_apdu::Transport::reset(&mut transaction) {
+        tracing::debug!(error = %e, "resetting the card after the command failed");
+    }
+    result
+}
+
+fn run_card_command<T: shenas_apdu::Transport>(
+    cli: &Cli,
+    config: &crate::card_cli::Config,
+    reader: &str,
+    session: &mut shenas_cards::session::CardSession<T>,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    use crate::card_cli::{self, PinAction};
     match &cli.command {
-        Commands::Identify => card_cli::identify(&mut session, &reader, cli.json, out)?,
+        Commands::Identify => card_cli::identify(session, reader, cli.json, out)?,
         Commands::Read => {
-            let ctx = card_cli::context(&config)?;
-            card_cli::read(&mut session, &ctx, cli.json, out)?;
+            let ctx = card_cli::context(config)?;
+            card_cli::read(session, &ctx, cli.json, out)?;
         }
         Commands::Certs => {
-            let ctx = card_cli::context(&config)?;
-            card_cli::certs(&mut session, &ctx, cli.json, out)?;
+            let ctx = card_cli::context(config)?;
+            card_cli::certs(session, &ctx, cli.json, out)?;
         }
         Commands::Pin { action } => {
             let (action, args) = match action {
@@ -227,11 +252,11 @@ fn card_command(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
             };
             let kind =
                 card_cli::pin_kind(&args.pin).unwrap_or(shenas_cards::profile::PinKind::IdPin);
-            card_cli::pin(&mut session, action, kind, cli.json, out)?;
+            card_cli::pin(session, action, kind, cli.json, out)?;
         }
         Commands::Sign { file } => {
-            let ctx = card_cli::context(&config)?;
-            card_cli::sign(&mut session, file, &ctx, cli.json, out)?;
+            let ctx = card_cli::context(config)?;
+            card_cli::sign(session, file, &ctx, cli.json, out)?;
         }
         _ => {}
     }

@@ -193,7 +193,6 @@ fn manager_answers_on_the_session_bus() {
 }
 
 #[test]
-#[ignore = "fails: the second daemon reports the session bus although the name is taken (issue 4)"]
 fn a_second_daemon_cannot_take_the_name_and_serves_http_only() {
     if !inside_bus("a_second_daemon_cannot_take_the_name_and_serves_http_only") {
         return;

@@ -1,6 +1,8 @@
 //! `shenasd` through the real pcscd + vpcd with `shenas-sim`, each test in its own sandbox:
-//! identify over HTTP, a card pulled mid-operation, pcscd restarted, and 50 concurrent clients
-//! on two cards with no answer lost or given to the wrong client.
+//! identify over HTTP, every card operation on the simulated citizen's national card (identity
+//! with passive authentication, certificates, PINs, signing, authentication), a card pulled
+//! mid-operation, pcscd restarted, and 50 concurrent clients on two cards with no answer lost or
+//! given to the wrong client.
 
 // Test code: a failed step fails the test at once.
 #![allow(
@@ -23,10 +25,18 @@ use shenas_test_harness::{ChildGuard, Sandbox, pcscd_test, workspace_bin};
 const WAIT: Duration = Duration::from_secs(10);
 const PORT: u16 = 24780;
 
+/// The plain ISO/IEC 7816-4 demo card (no national-card profile): the tests of the daemon's
+/// machinery (removal, restarts, concurrency) use it, as its answers are the simplest.
 fn start_sim(sb: &Sandbox, args: &[&str], slot: u8) -> ChildGuard {
+    let mut all = vec!["--demo-card"];
+    all.extend_from_slice(args);
+    start_card(sb, &all, slot)
+}
+
+/// `shenas-sim` with these arguments (none: the citizen's national card).
+fn start_card(sb: &Sandbox, args: &[&str], slot: u8) -> ChildGuard {
     let mut cmd = Command::new(workspace_bin("shenas-sim"));
-    // The plain 7816-4 demo card: the daemon's card operations beyond identify are not wired yet.
-    cmd.arg("--demo-card").args(args);
+    cmd.args(args);
     let mut sim = sb.spawn(cmd);
     sim.wait_for_line(&format!("connected slot={slot}"), WAIT)
         .unwrap();
@@ -137,14 +147,85 @@ pcscd_test! {
         let (status, empty) = http(&d.token, "GET", &format!("/v1/readers/{}/card", encode(&sb.reader_name(1))), "");
         assert_eq!(status, 409, "{empty}");
         assert_eq!(empty["code"], "no_card");
-        // Operations the card applications will bring: typed not_implemented, never a fake success.
+        // A card of no known profile is identified, but has no PINs to ask about.
         let (status, pin) = http(&d.token, "GET", "/v1/readers/_/pins/id", "");
-        assert_eq!(status, 501, "{pin}");
-        assert_eq!(pin["code"], "not_implemented");
+        assert_eq!(status, 502, "{pin}");
+        assert_eq!(pin["code"], "card_error");
+        assert!(pin["reason"].as_str().unwrap().starts_with("unknown_card"), "{pin}");
         // The audit log names the card serial.
         std::thread::sleep(Duration::from_millis(200));
         let audit = std::fs::read_to_string(sb.temp_dir().join("audit.jsonl")).unwrap();
         assert!(audit.lines().any(|l| l.contains("\"operation\":\"identify\"") && l.contains("SHSIM001") && l.contains("\"outcome\":\"ok\"")), "{audit}");
+    }
+
+    fn the_citizens_card_through_the_daemon(sb: &mut Sandbox) {
+        let _sim = start_card(sb, &[], 0);
+        let d = start_shenasd(sb);
+        let reader = sb.reader_name(0);
+        let id = identify_eventually(&d, &reader);
+        assert_eq!(id["profile"], "national_id", "{id}");
+        assert_eq!(id["serial"], "N000000001", "{id}");
+        let r = encode(&reader);
+
+        // Identity with passive authentication (kiosk mode: no consent step).
+        let (status, doc) = http(&d.token, "POST", &format!("/v1/readers/{r}/identity"), "{}");
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["fields"]["national_code"], "0012345679", "{doc}");
+        assert_eq!(doc["fields"]["given_name_latin"], "Maryam");
+        assert_eq!(doc["passive_authentication"]["valid"], true, "{doc}");
+        assert_eq!(doc["passive_authentication"]["trust"], "simulated");
+        assert!(doc.get("portrait").is_none());
+
+        // Certificates, validated on the host.
+        let (status, certs) = http(&d.token, "GET", &format!("/v1/readers/{r}/certificates"), "");
+        assert_eq!(status, 200, "{certs}");
+        let list = certs.as_array().or_else(|| certs["certificates"].as_array()).unwrap();
+        assert_eq!(list.len(), 2, "{certs}");
+        assert!(list.iter().all(|c| c["valid"] == true), "{certs}");
+
+        // PINs: status without spending a try, a wrong PIN spends exactly one.
+        let (status, pin) = http(&d.token, "GET", &format!("/v1/readers/{r}/pins/sign"), "");
+        assert_eq!(status, 200, "{pin}");
+        let tries = pin["tries_left"].as_u64().unwrap();
+        let (status, wrong) = http(&d.token, "POST", &format!("/v1/readers/{r}/pins/sign/verify"), r#"{"pin":"000000"}"#);
+        assert_eq!(status, 422, "{wrong}");
+        assert_eq!(wrong["code"], "wrong_pin");
+        assert_eq!(wrong["tries_left"].as_u64(), Some(tries - 1));
+        let (_, pin) = http(&d.token, "GET", &format!("/v1/readers/{r}/pins/sign"), "");
+        assert_eq!(pin["tries_left"].as_u64(), Some(tries - 1), "{pin}");
+
+        // Signing a hash with the SIGN PIN in the same request; the signature verifies.
+        let hash = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e";
+        let body = format!(r#"{{"hash_algorithm":"sha256","hash":"{hash}","pin":"123456"}}"#);
+        let (status, sig) = http(&d.token, "POST", &format!("/v1/readers/{r}/sign"), &body);
+        assert_eq!(status, 200, "{sig}");
+        let cert = hex::decode(sig["certificate"].as_str().unwrap()).unwrap();
+        let key = shenas_cards::pki::CertificateInfo::parse(&cert).unwrap().public_key().unwrap();
+        let signature = hex::decode(sig["signature"].as_str().unwrap()).unwrap();
+        key.verify_prehash(shenas_cards::pki::HashAlgorithm::Sha256, &hex::decode(hash).unwrap(), &signature)
+            .unwrap();
+        // The right PIN reset the counter.
+        let (_, pin) = http(&d.token, "GET", &format!("/v1/readers/{r}/pins/sign"), "");
+        assert_eq!(pin["tries_left"].as_u64(), Some(tries), "{pin}");
+        // Without a PIN: the card refuses, typed.
+        let body = format!(r#"{{"hash_algorithm":"sha256","hash":"{hash}"}}"#);
+        let (status, refused) = http(&d.token, "POST", &format!("/v1/readers/{r}/sign"), &body);
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["code"], "pin_required");
+
+        // Authentication over a challenge with the ID PIN.
+        let (status, auth) = http(&d.token, "POST", &format!("/v1/readers/{r}/authenticate"), r#"{"challenge":"0011223344556677","pin":"1234"}"#);
+        assert_eq!(status, 200, "{auth}");
+        assert!(!auth["signature"].as_str().unwrap().is_empty());
+
+        // The audit log names operations, the card serial and outcomes, never the data or PINs.
+        std::thread::sleep(Duration::from_millis(200));
+        let audit = std::fs::read_to_string(sb.temp_dir().join("audit.jsonl")).unwrap();
+        assert!(audit.lines().any(|l| l.contains("\"operation\":\"read_identity\"") && l.contains("N000000001")), "{audit}");
+        assert!(audit.lines().any(|l| l.contains("\"operation\":\"sign\"") && l.contains("\"outcome\":\"ok\"")), "{audit}");
+        for secret in ["0012345679", "Maryam", "Ahmadi", "\"123456\"", "\"000000\""] {
+            assert!(!audit.contains(secret), "the audit log holds {secret}: {audit}");
+        }
     }
 
     fn card_pulled_mid_operation_keeps_the_daemon_serving(sb: &mut Sandbox) {

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
+use shenas_daemon::card_cli;
 use shenas_daemon::daemon::config::{BusChoice, Config};
-use shenas_daemon::daemon::{self, BasicConversations};
+use shenas_daemon::daemon::{self, cards::SessionConversations};
 use tokio_util::sync::CancellationToken;
 
 /// The Shenas daemon: smart ID cards over a localhost API and D-Bus.
@@ -86,6 +87,20 @@ fn main() -> ExitCode {
             BusArg::None => BusChoice::None,
         };
     }
+    let conversations = match card_context(&config) {
+        Ok(ctx) => {
+            tracing::info!(
+                issuer = ctx.issuer_kind,
+                trust = ctx.trust(),
+                "card applications: issuer and trust anchors"
+            );
+            SessionConversations::new(ctx.issuer, ctx.anchors)
+        }
+        Err(e) => {
+            eprintln!("shenasd: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("shenasd")
@@ -104,7 +119,7 @@ fn main() -> ExitCode {
             wait_for_signal().await;
             stop.cancel();
         });
-        daemon::run(config, Arc::new(BasicConversations), shutdown, |ready| {
+        daemon::run(config, Arc::new(conversations), shutdown, |ready| {
             println!("{ready}");
         })
         .await
@@ -116,6 +131,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The issuer and trust anchors the configuration names, or the simulated ones.
+fn card_context(config: &Config) -> Result<card_cli::Context, card_cli::CardCliError> {
+    card_cli::context(&card_cli::Config {
+        issuer: card_cli::IssuerConfig {
+            url: config.issuer_url.clone(),
+        },
+        trust: card_cli::TrustConfig {
+            anchors: config.trust_anchors.clone(),
+        },
+    })
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

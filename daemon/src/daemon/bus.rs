@@ -577,8 +577,21 @@ async fn connect(kind: BusKind) -> Option<zbus::Connection> {
             return None;
         }
     };
-    match conn.request_name(BUS_NAME).await {
-        Ok(()) => Some(conn),
+    // Neither replace an owner nor let one replace us, and never queue: zbus's default flags
+    // (AllowReplacement | ReplaceExisting) would let a second daemon steal the name.
+    let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
+    match conn.request_name_with_flags(BUS_NAME, flags).await {
+        Ok(
+            zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner,
+        ) => Some(conn),
+        Ok(reply) => {
+            info!(
+                bus = kind.as_str(),
+                ?reply,
+                "{BUS_NAME} is owned by another process"
+            );
+            None
+        }
         Err(e) => {
             info!(bus = kind.as_str(), error = %e, "cannot own {BUS_NAME} (bus policy?)");
             None

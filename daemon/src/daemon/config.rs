@@ -17,6 +17,8 @@
 //! burst = 400
 //! consent_ttl_secs = 120
 //! card_timeout_secs = 30
+//! issuer_url = "http://127.0.0.1:24790"   # the issuer authority; absent: the simulated one
+//! trust_anchors = ["/etc/shenas/national-root.pem"]   # empty: the simulated national root
 //! ```
 
 use std::net::SocketAddr;
@@ -90,6 +92,12 @@ pub struct Config {
     pub card_timeout_secs: u64,
     /// Largest number of WebSocket clients at once.
     pub max_ws_clients: usize,
+    /// The issuer authority's base URL (card authentication before reading the identity);
+    /// absent: the simulated issuer, in process.
+    pub issuer_url: Option<String>,
+    /// Trust anchors (PEM or DER files) for passive authentication and certificates; empty:
+    /// the simulated national root CA (and answers say `"trust": "simulated"`).
+    pub trust_anchors: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -112,6 +120,8 @@ impl Default for Config {
             consent_ttl_secs: 120,
             card_timeout_secs: 30,
             max_ws_clients: 64,
+            issuer_url: None,
+            trust_anchors: Vec::new(),
         }
     }
 }

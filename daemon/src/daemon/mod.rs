@@ -5,7 +5,8 @@
 //!
 //! - [`config`]: the TOML configuration and its defaults.
 //! - [`readers`]: one OS thread per reader, a monitor thread, the event stream.
-//! - [`conversations`]: the card operations' seam ([`CardConversations`]).
+//! - [`conversations`]: the card operations' seam ([`CardConversations`]); [`cards`]: the card
+//!   applications of `shenas-cards` plugged into it ([`cards::SessionConversations`]).
 //! - [`http`]: the localhost API (HTTP JSON + WebSocket) and its defences ([`security`]).
 //! - [`consent`], [`audit`]: the consent policy and the audit log.
 //! - [`bus`]: the D-Bus API (zbus), with polkit for privileged methods.
@@ -13,6 +14,7 @@
 
 pub mod audit;
 pub mod bus;
+pub mod cards;
 pub mod config;
 pub mod consent;
 pub mod conversations;
