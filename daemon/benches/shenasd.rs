@@ -1,10 +1,15 @@
 //! Benchmark of `shenasd`'s localhost API beside a minimal Rust WebSocket echo server, in the
 //! same run: requests/s and p50/p99 latency of listing readers over the WebSocket with 1, 10
 //! and 100 concurrent clients (the same over HTTP keep-alive), the daemon's RSS idle and after
-//! 100,000 requests, and the time from start to ready. Ends with one JSON line.
+//! 100,000 requests, and the time from start to ready. With `SHENAS_BENCH_READER` naming a
+//! PC/SC reader that holds the simulated citizen's national card, it also measures card
+//! operations (identify; read identity with device authentication, secure messaging and passive
+//! authentication) through the daemon's HTTP API with 1, 10 and 100 clients, beside the same
+//! operation called in process through the same pcscd (the daemon's overhead is the difference).
+//! Ends with one JSON line.
 //!
-//!     cargo bench -p shenas-daemon --bench shenasd            # release
-//!     cargo bench -p shenas-daemon --bench shenasd --profile dev
+//!     cargo bench -p shenas-daemon --bench shenasd            # release, no card
+//!     .ci/bench-shenasd                                       # with pcscd + vpcd + shenas-sim
 //!
 //! The daemon and the echo server each run as a child process (this binary with `--echo`), so
 //! both are measured the same way; rounds alternate between them to share the machine's drift.
@@ -259,6 +264,190 @@ fn summary(mut latencies: Vec<Duration>, wall: Duration) -> serde_json::Value {
     })
 }
 
+/// One card operation the benchmark measures.
+#[derive(Clone, Copy)]
+enum CardOp {
+    /// `GET /v1/readers/{r}/card`: 3 GET DATA.
+    Identify,
+    /// `POST /v1/readers/{r}/identity`: GET DATA serial, SELECT, GET CHALLENGE, MUTUAL
+    /// AUTHENTICATE (simulated issuer), the data groups and EF.SOD under secure messaging, and
+    /// passive authentication.
+    ReadIdentity,
+}
+
+impl CardOp {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Identify => "identify",
+            Self::ReadIdentity => "read_identity",
+        }
+    }
+}
+
+/// The operation called in process over the same pcscd, one PC/SC transaction each, as the
+/// daemon's reader worker runs it (a connection kept open).
+fn in_process(reader: &str, op: CardOp, n: usize) -> Vec<Duration> {
+    use shenas_apdu::ChannelConfig;
+    use shenas_apdu::pcsc::{ConnectOptions, PcscContext};
+    use shenas_cards::session::CardSession;
+    let mut context = PcscContext::establish().unwrap();
+    let mut card = context.connect(reader, ConnectOptions::default()).unwrap();
+    let issuer = shenas_simulators::issuer::SimulatedIssuer::new();
+    let anchors = shenas_cards::pki::TrustAnchors::simulated();
+    let config = ChannelConfig {
+        read_ef_atr: false,
+        ..ChannelConfig::default()
+    };
+    let mut latencies = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let mut transaction = card.transaction().unwrap();
+        let mut session = CardSession::open(&mut transaction, config).unwrap();
+        match op {
+            CardOp::Identify => {
+                session.identify().unwrap();
+            }
+            CardOp::ReadIdentity => {
+                session.card_serial().unwrap();
+                let reading = session
+                    .read_identity(&issuer, &anchors, std::time::SystemTime::now())
+                    .unwrap();
+                assert!(reading.passive_authentication.valid);
+            }
+        }
+        drop(session);
+        drop(transaction);
+        latencies.push(started.elapsed());
+    }
+    latencies
+}
+
+/// `clients` HTTP clients (one keep-alive connection each) send `per_client` requests of `op`.
+async fn card_round(
+    port: u16,
+    token: &str,
+    reader: &str,
+    op: CardOp,
+    clients: usize,
+    per_client: usize,
+) -> (Vec<Duration>, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let path_reader = reader.replace(' ', "%20");
+    let request = match op {
+        CardOp::Identify => format!(
+            "GET /v1/readers/{path_reader}/card HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ),
+        CardOp::ReadIdentity => format!(
+            "POST /v1/readers/{path_reader}/identity HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+        ),
+    };
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut latencies = Vec::with_capacity(per_client);
+                let mut buffer = vec![0u8; 65536];
+                for _ in 0..per_client {
+                    let sent = Instant::now();
+                    stream.write_all(request.as_bytes()).await.unwrap();
+                    let mut got = Vec::new();
+                    loop {
+                        let n = stream.read(&mut buffer).await.unwrap();
+                        assert!(n > 0, "closed");
+                        got.extend_from_slice(&buffer[..n]);
+                        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&got[..end]).to_string();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        assert!(
+                            head.starts_with("HTTP/1.1 200"),
+                            "{head} {}",
+                            String::from_utf8_lossy(&got[end..])
+                        );
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (all, started.elapsed())
+}
+
+/// Card operations through the daemon beside the same calls in process.
+async fn card_results(token: &str, reader: &str) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for op in [CardOp::Identify, CardOp::ReadIdentity] {
+        let n = match op {
+            CardOp::Identify => 300,
+            CardOp::ReadIdentity => 100,
+        };
+        // Warm both paths, then alternate three rounds of each.
+        let _ = card_round(DAEMON_PORT, token, reader, op, 1, 10).await;
+        let r = reader.to_owned();
+        let _ = tokio::task::spawn_blocking(move || in_process(&r, op, 10))
+            .await
+            .unwrap();
+        let (mut daemon, mut local) = (Vec::new(), Vec::new());
+        let (mut d_wall, mut l_wall) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..3 {
+            let (l, w) = card_round(DAEMON_PORT, token, reader, op, 1, n / 3).await;
+            daemon.extend(l);
+            d_wall += w;
+            let r = reader.to_owned();
+            let started = Instant::now();
+            let l = tokio::task::spawn_blocking(move || in_process(&r, op, n / 3))
+                .await
+                .unwrap();
+            l_wall += started.elapsed();
+            local.extend(l);
+        }
+        let daemon = summary(daemon, d_wall);
+        let local = summary(local, l_wall);
+        let overhead = daemon["p50_us"].as_f64().unwrap() - local["p50_us"].as_f64().unwrap();
+        let mut entry = serde_json::Map::new();
+        entry.insert("shenasd_http_clients_1".into(), daemon.clone());
+        entry.insert("in_process".into(), local.clone());
+        entry.insert(
+            "p50_overhead_us".into(),
+            json!((overhead * 10.0).round() / 10.0),
+        );
+        eprintln!(
+            "{} clients=1  shenasd http: {daemon}  in process: {local}  p50 overhead {overhead:.1} µs",
+            op.name()
+        );
+        for &clients in &[10usize, 100] {
+            let per_client = (n / clients).max(2);
+            let (l, w) = card_round(DAEMON_PORT, token, reader, op, clients, per_client).await;
+            let s = summary(l, w);
+            eprintln!("{} clients={clients:3}  shenasd http: {s}", op.name());
+            entry.insert(format!("shenasd_http_clients_{clients}"), s);
+        }
+        out.insert(op.name().into(), serde_json::Value::Object(entry));
+    }
+    serde_json::Value::Object(out)
+}
+
 async fn run() {
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir().join(format!("shenasd-bench-{}", std::process::id()));
@@ -336,6 +525,16 @@ async fn run() {
                    "p50_ratio_ws_vs_echo": (ratio * 100.0).round() / 100.0}),
         );
     }
+    let card_reader = std::env::var("SHENAS_BENCH_READER").ok();
+    let cards = match &card_reader {
+        Some(reader) => card_results(&token, reader).await,
+        None => {
+            eprintln!(
+                "SHENAS_BENCH_READER unset: no card operations measured (.ci/bench-shenasd sets it)"
+            );
+            serde_json::Value::Null
+        }
+    };
     // Top up to 100,000 requests, then measure RSS again.
     while total < 100_000 {
         let (l, _) = ws_round(DAEMON_PORT, Some(&token), 10, 1000).await;
@@ -354,6 +553,7 @@ async fn run() {
         "rss_after_kib": rss_after,
         "requests_total": total,
         "results": results,
+        "card_operations": cards,
     });
     println!("{line}");
 }

@@ -258,6 +258,10 @@ pcscd_test! {
         );
         assert!(out.stdout.len() < 200, "no identity was printed: {out:?}");
         sim.wait_for_line("removed slot=0", WAIT).unwrap();
+        // Not tested here: the card coming back. A new simulator on the same vpcd slot after a
+        // removal in the middle of a transmit is seen by pcscd only some of the time (about 1 in
+        // 5 runs it is not within 10 s: pcscd's vpcd driver, not investigated); the daemon's
+        // test `card_pulled_mid_operation_keeps_the_daemon_serving` covers a card that returns.
     }
 
     fn trace_logs_hold_no_pin_and_no_personal_data(sb: &mut Sandbox) {

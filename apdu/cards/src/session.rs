@@ -118,39 +118,54 @@ pub enum SessionError {
 }
 
 impl SessionError {
+    /// The channel failure underneath, however it was wrapped (directly, inside secure
+    /// messaging, inside device authentication).
+    pub fn channel(&self) -> Option<&ChannelError> {
+        match self {
+            Self::Channel(c)
+            | Self::SecureMessaging(SmError::Channel(c))
+            | Self::Authentication(AuthError::Channel(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The transport failure underneath, however it was wrapped.
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self.channel() {
+            Some(ChannelError::Transport(t)) => Some(t),
+            _ => None,
+        }
+    }
+
     /// A stable snake_case code for scripts, the CLI's `--json` and the APIs.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Channel(ChannelError::Transport(t)) => t.code(),
-            Self::SecureMessaging(SmError::Channel(ChannelError::Transport(t))) => t.code(),
-            Self::Authentication(AuthError::Channel(ChannelError::Transport(t))) => t.code(),
-            Self::Channel(_) => "card_error",
-            Self::UnknownCard => "unknown_card",
-            Self::Status { .. } => "card_status",
-            Self::CardDefect(_) => "card_defect",
-            Self::PinFormat(_) => "pin_format",
-            Self::WrongPin { .. } => "wrong_pin",
-            Self::PinBlocked { .. } => "pin_blocked",
-            Self::PinRequired { .. } => "pin_required",
-            Self::NotInProfile(_) => "not_in_profile",
-            Self::Authentication(AuthError::Issuer(_)) => "issuer_failed",
-            Self::Authentication(_) => "card_authentication_failed",
-            Self::SecureMessaging(_) => "secure_messaging_failed",
-            Self::Certificate(_) => "certificate_invalid",
-            Self::BadSignature(_) => "bad_signature",
-            Self::BadHashLength(_) => "bad_hash",
+        match (self.channel(), self) {
+            (Some(ChannelError::Transport(t)), _) => t.code(),
+            // Fewer than two bytes from the reader: the link to the card broke (seen when a
+            // card leaves in the middle of a transmit).
+            (Some(ChannelError::Response(_)), _) => "communication_failed",
+            (_, Self::Channel(_)) => "card_error",
+            (_, Self::UnknownCard) => "unknown_card",
+            (_, Self::Status { .. }) => "card_status",
+            (_, Self::CardDefect(_)) => "card_defect",
+            (_, Self::PinFormat(_)) => "pin_format",
+            (_, Self::WrongPin { .. }) => "wrong_pin",
+            (_, Self::PinBlocked { .. }) => "pin_blocked",
+            (_, Self::PinRequired { .. }) => "pin_required",
+            (_, Self::NotInProfile(_)) => "not_in_profile",
+            (_, Self::Authentication(AuthError::Issuer(_))) => "issuer_failed",
+            (_, Self::Authentication(_)) => "card_authentication_failed",
+            (_, Self::SecureMessaging(_)) => "secure_messaging_failed",
+            (_, Self::Certificate(_)) => "certificate_invalid",
+            (_, Self::BadSignature(_)) => "bad_signature",
+            (_, Self::BadHashLength(_)) => "bad_hash",
         }
     }
 
     /// True when the card went away (removed, reset, reader gone).
     pub fn is_card_gone(&self) -> bool {
-        let transport = match self {
-            Self::Channel(ChannelError::Transport(t))
-            | Self::SecureMessaging(SmError::Channel(ChannelError::Transport(t)))
-            | Self::Authentication(AuthError::Channel(ChannelError::Transport(t))) => t,
-            _ => return false,
-        };
-        transport.is_card_gone() || matches!(transport, TransportError::CardReset)
+        self.transport()
+            .is_some_and(|t| t.is_card_gone() || matches!(t, TransportError::CardReset))
     }
 }
 

@@ -344,11 +344,18 @@ fn flatten(key: &str, value: serde_json::Value, fields: &mut BTreeMap<String, St
 /// Maps a card-session failure to its wire error. The reason carries the session's stable code
 /// and message, which never hold a PIN, a key or personal data.
 pub fn session_error(error: &SessionError) -> ApiError {
+    if let Some(t) = error.transport() {
+        return transport_error(t);
+    }
     let code = match error {
-        SessionError::Channel(shenas_apdu::ChannelError::Transport(t)) => {
-            return transport_error(t);
+        // Fewer than two bytes from the reader: the card left in the middle of a transmit.
+        _ if matches!(
+            error.channel(),
+            Some(shenas_apdu::ChannelError::Response(_))
+        ) =>
+        {
+            ErrorCode::CardUnresponsive
         }
-        _ if error.is_card_gone() => ErrorCode::CardRemoved,
         SessionError::WrongPin { tries_left, .. } => {
             let mut e = ApiError::new(ErrorCode::WrongPin);
             e.tries_left = Some(*tries_left);

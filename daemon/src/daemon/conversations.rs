@@ -4,8 +4,9 @@
 //! [`CardConversations`] is synchronous and object-safe: a reader worker (an OS thread) calls
 //! it with the open transaction as a [`Transport`]. Every operation has a default that answers
 //! [`ErrorCode::NotImplemented`], so an implementation only overrides what its card
-//! applications really do; [`BasicConversations`] implements identification from the ATR and
-//! the card's GET DATA serial number.
+//! applications really do. [`BasicConversations`] implements identification from the ATR and
+//! the card's GET DATA serial number (what any ISO/IEC 7816-4 card answers);
+//! [`super::cards::SessionConversations`] is the daemon's implementation of every operation.
 
 use shenas_apdu::{Atr, Channel, ChannelConfig, ChannelError, Command, Transport, TransportError};
 use shenas_dbus::api::{
@@ -108,7 +109,7 @@ pub trait CardConversations: Send + Sync + 'static {
 /// The typed answer of an operation this implementation does not offer (never a fake success).
 pub fn not_implemented(operation: &str) -> ApiError {
     ApiError::new(ErrorCode::NotImplemented).with_reason(format!(
-        "{operation}: the card applications are not wired into the daemon yet"
+        "{operation}: this implementation of the card conversations does not offer it"
     ))
 }
 
@@ -143,8 +144,8 @@ pub fn channel_error(error: &ChannelError) -> ApiError {
 pub const SERIAL_NUMBER_TAG: u16 = 0x5F5A;
 
 /// Identification from what every ISO/IEC 7816-4 card answers: the ATR and GET DATA of the
-/// serial number. Every other operation answers `not_implemented` until the `shenas-cards`
-/// conversations are wired in.
+/// serial number. Every other operation answers `not_implemented`; the daemon uses it for
+/// cards that follow no profile of `shenas-cards`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BasicConversations;
 
