@@ -228,6 +228,76 @@ pcscd_test! {
         }
     }
 
+    fn the_citizens_card_over_dbus(sb: &mut Sandbox) {
+        // A private session bus (a real dbus-daemon), the daemon on it, the SDK's D-Bus client.
+        let mut bus = sb.spawn({
+            let mut cmd = Command::new("dbus-daemon");
+            cmd.args(["--session", "--nofork", "--print-address=1"]);
+            cmd
+        });
+        let address = bus.wait_for_line("unix:", WAIT).unwrap().trim().to_owned();
+        let _sim = start_card(sb, &[], 0);
+        let dir = sb.temp_dir();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenasd"));
+        cmd.args(["--listen", &format!("127.0.0.1:{PORT}"), "--bus", "session"])
+            .arg("--token-file")
+            .arg(dir.join("token"))
+            .arg("--audit-log")
+            .arg(dir.join("audit.jsonl"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("SHENAS_LOG", "info");
+        let mut daemon = sb.spawn(cmd);
+        let line = daemon.wait_for_line("ready http=", WAIT).unwrap();
+        assert!(line.contains("bus=session"), "{line}");
+        let reader = sb.reader_name(0);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            use shenas_sdk::bus::BusClient;
+            use shenas_sdk::{ErrorCode, PinKind, ReadIdentityRequest, Secret, SignRequest};
+            let client = BusClient::connect_address(&address).await.unwrap();
+            let deadline = Instant::now() + WAIT;
+            let id = loop {
+                match client.identify(&reader).await {
+                    Ok(id) => break id,
+                    Err(e) => assert!(Instant::now() < deadline, "{e:?}"),
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            assert_eq!(id.profile, "national_id");
+            assert_eq!(id.serial.as_deref(), Some("N000000001"));
+            // Same uid on the session bus: privileged methods are authorised.
+            let doc = client.read_identity(&reader, &ReadIdentityRequest::default()).await.unwrap();
+            assert_eq!(doc.fields["national_code"], "0012345679");
+            assert!(doc.passive_authentication.unwrap().valid);
+            let certs = client.certificates(&reader).await.unwrap();
+            assert_eq!(certs.len(), 2);
+            assert!(certs.iter().all(|c| c.valid));
+            // A wrong PIN is a typed D-Bus error with the tries left; nothing is retried.
+            let before = client.pin_status(&reader, PinKind::Id).await.unwrap().tries_left.unwrap();
+            let e = client.verify_pin(&reader, PinKind::Id, &Secret::new("9999")).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::WrongPin), "{e:?}");
+            let after = client.pin_status(&reader, PinKind::Id).await.unwrap().tries_left.unwrap();
+            assert_eq!(after, before - 1);
+            let ok = client.verify_pin(&reader, PinKind::Id, &Secret::new("1234")).await.unwrap();
+            assert!(ok.verified);
+            // A signature over a SHA-384 hash, verified here against the certificate.
+            let hash = vec![0x42u8; 48];
+            let request = SignRequest {
+                hash_algorithm: shenas_sdk::HashAlgorithm::Sha384,
+                hash: hex::encode(&hash),
+                pin: Some(Secret::new("123456")),
+                consent: None,
+            };
+            let sig = client.sign(&reader, &request).await.unwrap();
+            let cert = hex::decode(&sig.certificate).unwrap();
+            let key = shenas_cards::pki::CertificateInfo::parse(&cert).unwrap().public_key().unwrap();
+            key.verify_prehash(shenas_cards::pki::HashAlgorithm::Sha384, &hash, &hex::decode(&sig.signature).unwrap())
+                .unwrap();
+        });
+        drop(daemon);
+        bus.kill();
+    }
+
     fn card_pulled_mid_operation_keeps_the_daemon_serving(sb: &mut Sandbox) {
         // Every answer takes 1.5 s: the card is pulled while identify waits for one.
         let mut sim = start_sim(sb, &["--delay-ms", "1500"], 0);

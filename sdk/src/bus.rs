@@ -5,7 +5,8 @@
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use shenas_dbus::api::{
-    CardIdentity, DaemonStatus, IdentityDocument, PinKind, PinStatus, ReadIdentityRequest,
+    AuthenticateRequest, CardIdentity, CertificateInfo, DaemonStatus, IdentityDocument, PinKind,
+    PinStatus, ReadIdentityRequest, Secret, SignRequest, SignatureReply,
 };
 use shenas_dbus::names::ERROR_PREFIX;
 use shenas_dbus::{ApiError, ErrorCode, ReaderEvent, ReaderInfo};
@@ -25,6 +26,24 @@ mod proxy {
         fn identify(&self, reader: &str) -> zbus::Result<String>;
         fn read_identity(&self, reader: &str, request: &str) -> zbus::Result<String>;
         fn pin_status(&self, reader: &str, pin_name: &str) -> zbus::Result<String>;
+        fn certificates(&self, reader: &str) -> zbus::Result<String>;
+        fn verify_pin(&self, reader: &str, pin_name: &str, value: &str) -> zbus::Result<String>;
+        fn change_pin(
+            &self,
+            reader: &str,
+            pin_name: &str,
+            old: &str,
+            new: &str,
+        ) -> zbus::Result<String>;
+        fn unblock_pin(
+            &self,
+            reader: &str,
+            pin_name: &str,
+            puk: &str,
+            new: &str,
+        ) -> zbus::Result<String>;
+        fn sign_hash(&self, reader: &str, request: &str) -> zbus::Result<String>;
+        fn authenticate(&self, reader: &str, request: &str) -> zbus::Result<String>;
         #[zbus(signal)]
         fn reader_added(&self, reader: &str) -> zbus::Result<()>;
         #[zbus(signal)]
@@ -84,6 +103,14 @@ impl BusClient {
         Ok(Self { proxy })
     }
 
+    /// Connects to the daemon on the bus at `address` (a D-Bus address such as
+    /// `unix:path=/run/user/1000/bus`).
+    pub async fn connect_address(address: &str) -> Result<Self, SdkError> {
+        let connection = zbus::connection::Builder::address(address)?.build().await?;
+        let proxy = proxy::Manager1Proxy::new(&connection).await?;
+        Ok(Self { proxy })
+    }
+
     /// The readers.
     pub async fn readers(&self) -> Result<Vec<ReaderInfo>, SdkError> {
         let list = self.proxy.list_readers().await.map_err(bus_error)?;
@@ -121,6 +148,75 @@ impl BusClient {
     /// Tries left on a PIN.
     pub async fn pin_status(&self, reader: &str, pin: PinKind) -> Result<PinStatus, SdkError> {
         decode(self.proxy.pin_status(reader, pin.as_str()).await)
+    }
+
+    /// The certificates, validated by the daemon.
+    pub async fn certificates(&self, reader: &str) -> Result<Vec<CertificateInfo>, SdkError> {
+        decode(self.proxy.certificates(reader).await)
+    }
+
+    /// Verifies a PIN (privileged: polkit decides). Sent once; never retried.
+    pub async fn verify_pin(
+        &self,
+        reader: &str,
+        pin: PinKind,
+        value: &Secret,
+    ) -> Result<PinStatus, SdkError> {
+        decode(
+            self.proxy
+                .verify_pin(reader, pin.as_str(), value.expose())
+                .await,
+        )
+    }
+
+    /// Changes a PIN (privileged).
+    pub async fn change_pin(
+        &self,
+        reader: &str,
+        pin: PinKind,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<PinStatus, SdkError> {
+        decode(
+            self.proxy
+                .change_pin(reader, pin.as_str(), old.expose(), new.expose())
+                .await,
+        )
+    }
+
+    /// Unblocks a PIN with the PUK (privileged).
+    pub async fn unblock_pin(
+        &self,
+        reader: &str,
+        pin: PinKind,
+        puk: &Secret,
+        new: &Secret,
+    ) -> Result<PinStatus, SdkError> {
+        decode(
+            self.proxy
+                .unblock_pin(reader, pin.as_str(), puk.expose(), new.expose())
+                .await,
+        )
+    }
+
+    /// Signs a hash on the card (privileged); the daemon verified the signature.
+    pub async fn sign(
+        &self,
+        reader: &str,
+        request: &SignRequest,
+    ) -> Result<SignatureReply, SdkError> {
+        let request = zeroize::Zeroizing::new(serde_json::to_string(request)?);
+        decode(self.proxy.sign_hash(reader, &request).await)
+    }
+
+    /// INTERNAL AUTHENTICATE over a challenge (privileged).
+    pub async fn authenticate(
+        &self,
+        reader: &str,
+        request: &AuthenticateRequest,
+    ) -> Result<SignatureReply, SdkError> {
+        let request = zeroize::Zeroizing::new(serde_json::to_string(request)?);
+        decode(self.proxy.authenticate(reader, &request).await)
     }
 
     /// Whether the smart-card service is reachable.

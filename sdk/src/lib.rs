@@ -424,8 +424,9 @@ impl EventStream {
 /// The blocking facade: the same calls, for programs without an async runtime.
 pub mod blocking {
     use super::{
-        CardIdentity, DaemonStatus, IdentityDocument, PinKind, PinStatus, ReadIdentityRequest,
-        ReaderList, SdkError,
+        AuthenticateRequest, CardIdentity, CertificateInfo, DaemonStatus, IdentityDocument,
+        PinKind, PinStatus, ReadIdentityRequest, ReaderList, SdkError, Secret, SignRequest,
+        SignatureReply,
     };
     use std::net::SocketAddr;
     use std::path::Path;
@@ -495,6 +496,41 @@ pub mod blocking {
         /// See [`super::Client::pin_status`].
         pub fn pin_status(&self, reader: &str, pin: PinKind) -> Result<PinStatus, SdkError> {
             self.runtime.block_on(self.inner.pin_status(reader, pin))
+        }
+
+        /// See [`super::Client::certificates`].
+        pub fn certificates(&self, reader: &str) -> Result<Vec<CertificateInfo>, SdkError> {
+            self.runtime.block_on(self.inner.certificates(reader))
+        }
+
+        /// See [`super::Client::verify_pin`].
+        pub fn verify_pin(
+            &self,
+            reader: &str,
+            pin: PinKind,
+            value: Secret,
+        ) -> Result<PinStatus, SdkError> {
+            self.runtime
+                .block_on(self.inner.verify_pin(reader, pin, value))
+        }
+
+        /// See [`super::Client::sign`].
+        pub fn sign(
+            &self,
+            reader: &str,
+            request: &SignRequest,
+        ) -> Result<SignatureReply, SdkError> {
+            self.runtime.block_on(self.inner.sign(reader, request))
+        }
+
+        /// See [`super::Client::authenticate`].
+        pub fn authenticate(
+            &self,
+            reader: &str,
+            request: &AuthenticateRequest,
+        ) -> Result<SignatureReply, SdkError> {
+            self.runtime
+                .block_on(self.inner.authenticate(reader, request))
         }
 
         /// The async client inside, for calls the facade does not wrap.
