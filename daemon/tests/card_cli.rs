@@ -216,6 +216,39 @@ pcscd_test! {
         assert_eq!(e["code"], "wrong_pin", "{e}");
     }
 
+    fn foreign_card_certificates_pins_and_a_signature_openssl_verifies(sb: &mut Sandbox) {
+        let _sim = start_sim(sb, &["--persona-builtin", "foreign-national"]);
+        let c = json(&shenas(&["certs", "--json"], ""));
+        let certs = c["certificates"].as_array().unwrap();
+        assert_eq!(certs.len(), 2, "{c}");
+        assert!(certs.iter().all(|x| x["valid"] == true), "{c}");
+
+        let status = json(&shenas(&["pin", "status", "--json"], ""));
+        let tries = status["status"]["tries_left"].as_u64().unwrap();
+        let e = json(&shenas(&["pin", "verify", "--json"], "9999\n"));
+        assert_eq!(e["code"], "wrong_pin", "{e}");
+        let status = json(&shenas(&["pin", "status", "--json"], ""));
+        assert_eq!(status["status"]["tries_left"].as_u64(), Some(tries - 1), "{status}");
+        let out = shenas(&["pin", "verify", "--json"], "1234\n");
+        assert!(out.status.success(), "{out:?}");
+
+        let doc = sb.temp_dir().join("request.txt");
+        std::fs::write(&doc, "a residence request\n").unwrap();
+        let out = shenas(&["sign", "--json", "--file", doc.to_str().unwrap()], "123456\n");
+        assert!(out.status.success(), "{out:?}");
+        let verify = Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(format!("{}.p7s", doc.display()))
+            .arg("-content")
+            .arg(&doc)
+            .args(["-CAfile"])
+            .arg(root_pem())
+            .args(["-purpose", "any", "-out", "/dev/null"])
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "openssl: {verify:?}");
+    }
+
     fn certificates_valid(sb: &mut Sandbox) {
         let _sim = start_sim(sb, &[]);
         let c = json(&shenas(&["certs", "--json"], ""));
