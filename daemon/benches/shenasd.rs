@@ -299,25 +299,32 @@ fn in_process(reader: &str, op: CardOp, n: usize) -> Vec<Duration> {
         ..ChannelConfig::default()
     };
     let mut latencies = Vec::with_capacity(n);
-    for _ in 0..n {
+    let mut resets = 0;
+    while latencies.len() < n {
         let started = Instant::now();
         let mut transaction = card.transaction().unwrap();
         let mut session = CardSession::open(&mut transaction, config).unwrap();
-        match op {
-            CardOp::Identify => {
-                session.identify().unwrap();
-            }
-            CardOp::ReadIdentity => {
-                session.card_serial().unwrap();
-                let reading = session
-                    .read_identity(&issuer, &anchors, std::time::SystemTime::now())
-                    .unwrap();
+        let outcome = match op {
+            CardOp::Identify => session.identify().map(|_| ()),
+            CardOp::ReadIdentity => session.card_serial().and_then(|_| {
+                let reading =
+                    session.read_identity(&issuer, &anchors, std::time::SystemTime::now())?;
                 assert!(reading.passive_authentication.valid);
-            }
-        }
+                Ok(())
+            }),
+        };
         drop(session);
         drop(transaction);
-        latencies.push(started.elapsed());
+        match outcome {
+            Ok(()) => latencies.push(started.elapsed()),
+            // pcscd powered the idle card down (or the daemon's worker reset it): connect
+            // afresh, as the daemon does, and do not count this round.
+            Err(e) if e.code() == "card_reset" && resets < 10 => {
+                resets += 1;
+                card = context.connect(reader, ConnectOptions::default()).unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
     latencies
 }

@@ -415,6 +415,41 @@ struct Worker {
 }
 
 /// Failures after which the card handle (or the context) is not worth keeping.
+/// A transport that counts the commands the card answered.
+struct Delivered<'a> {
+    inner: &'a mut dyn shenas_apdu::Transport,
+    delivered: usize,
+}
+
+impl<'a> Delivered<'a> {
+    fn new(inner: &'a mut dyn shenas_apdu::Transport) -> Self {
+        Self {
+            inner,
+            delivered: 0,
+        }
+    }
+}
+
+impl shenas_apdu::Transport for Delivered<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let response = self.inner.transmit(command)?;
+        self.delivered += 1;
+        Ok(response)
+    }
+
+    fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.inner.atr()
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.inner.reset()
+    }
+
+    fn limits(&self) -> shenas_apdu::TransportLimits {
+        self.inner.limits()
+    }
+}
+
 fn handle_is_stale(error: &TransportError) -> bool {
     matches!(
         error,
@@ -476,16 +511,30 @@ impl Worker {
             let atr = connected.atr.clone();
             let began = match connected.card.transaction() {
                 Ok(mut transaction) => {
-                    let card: &mut dyn shenas_apdu::Transport = &mut transaction;
-                    Ok(converse(
+                    let mut card = Delivered::new(&mut transaction);
+                    let result = converse(
                         conversations.as_ref(),
-                        card,
+                        &mut card,
                         &reader,
                         &atr,
                         &operation,
-                    ))
+                    );
+                    Ok((result, card.delivered))
                     // `transaction` drops here: SCardEndTransaction, whatever happened.
                 }
+                Err(e) => Err(e),
+            };
+            // pcscd refuses a transmit on a handle that predates a reset of the card (its own
+            // power-off after the grace period, or another application's reset) before sending
+            // anything. When not one command of this conversation reached the card, connecting
+            // afresh and running it once more sends nothing twice: no PIN is presented again.
+            let began = match began {
+                Ok((Err(e), 0)) if !retried && e.code == ErrorCode::CardReset => {
+                    self.card = None;
+                    retried = true;
+                    continue;
+                }
+                Ok((result, _)) => Ok(result),
                 Err(e) => Err(e),
             };
             let result = match began {
