@@ -198,7 +198,7 @@ enum Job {
 }
 
 /// A connection to one card through PC/SC. Implements [`Transport`]; each transmit has a
-/// deadline. Dropping it disconnects, leaving the card as it is.
+/// deadline. Dropping it disconnects, leaving the card as it is (no reset).
 pub struct PcscCard {
     jobs: mpsc::Sender<Job>,
     reader: String,
@@ -396,7 +396,11 @@ fn card_worker(mut card: pcsc::Card, share: ShareMode, queue: &mpsc::Receiver<Jo
             Some(_) => {}
         }
     }
-    // Dropping the card disconnects it, leaving it as it is.
+    // Disconnect leaving the card as it is: dropping a `pcsc::Card` would reset it
+    // (SCARD_RESET_CARD), and every other application's handle would then see the reset.
+    if let Err((_, e)) = card.disconnect(Disposition::LeaveCard) {
+        debug!(error = %e, "disconnecting from the card failed");
+    }
 }
 
 fn transmit(

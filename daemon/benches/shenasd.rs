@@ -108,11 +108,17 @@ impl Drop for Proc {
 /// Starts `cmd` and waits for a stdout line starting with `ready`; returns the time it took.
 fn start(mut cmd: Command) -> (Proc, Duration) {
     let started = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // `SHENAS_BENCH_DAEMON_LOG=FILE`: the children's logs go there (for a failed run).
+    let stderr = std::env::var_os("SHENAS_BENCH_DAEMON_LOG")
+        .and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     loop {
@@ -481,7 +487,10 @@ async fn run() {
     }
     ready_times.sort();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenasd"));
-    cmd.arg("--config").arg(&config).env("SHENAS_LOG", "warn");
+    cmd.arg("--config").arg(&config).env(
+        "SHENAS_LOG",
+        std::env::var("SHENAS_BENCH_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
+    );
     let (daemon, _) = start(cmd);
     let pid = daemon.child.id();
     let token = std::fs::read_to_string(dir.join("token")).unwrap();
