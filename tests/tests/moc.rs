@@ -363,3 +363,27 @@ fn on_card_and_off_card_decisions_agree() {
     assert!(matches >= 3, "{matches} matches");
     assert!(non_matches >= 12, "{non_matches} non-matches");
 }
+
+/// The counters persist in the card's state file (`<state file>.moc`) across runs of the
+/// simulator, like the PIN counters.
+#[test]
+fn counters_persist_in_the_state_file_across_runs() {
+    let dir = std::env::temp_dir().join(format!("shenas-moc-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("card.state");
+    let persona = Persona::citizen().unwrap();
+    let impostor = moc::verify_data(&compact(seed_of(7), 2));
+    {
+        let card = NationalCard::from_persona(&persona, true, Some(state.clone())).unwrap();
+        let mut s = session_of(card);
+        assert_eq!(
+            s.verify_biometric(RIGHT_INDEX, &impostor).unwrap(),
+            BiometricOutcome::NoMatch { tries_left: 4 }
+        );
+    }
+    let card = NationalCard::from_persona(&persona, true, Some(state.clone())).unwrap();
+    assert_eq!(card.biometric_tries_left(RIGHT_INDEX), Some(4));
+    assert_eq!(card.biometric_tries_left(LEFT_INDEX), Some(5));
+    assert!(dir.join("card.state.moc").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
