@@ -116,6 +116,8 @@ enum CliError {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Card(#[from] crate::card_cli::CardCliError),
+    #[error(transparent)]
+    FingerCard(#[from] crate::finger::moc::FingerCardError),
 }
 
 impl CliError {
@@ -126,6 +128,7 @@ impl CliError {
             Self::Channel(_) => return "card_error",
             Self::Output(_) => return "output",
             Self::Card(e) => return e.code(),
+            Self::FingerCard(e) => return e.code(),
         };
         transport.code()
     }
@@ -146,12 +149,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     init_logging();
-    if let Commands::Finger { command } = cli.command {
-        return crate::finger::run(command, cli.json);
-    }
+    let cli = match cli {
+        Cli {
+            command: Commands::Finger { command },
+            json,
+            ..
+        } if !command.uses_card() => return crate::finger::run(command, json),
+        cli => cli,
+    };
     let mut out = std::io::stdout().lock();
-    match run(&cli, &mut out) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match &cli.command {
+        Commands::Finger { command } => finger_card_command(&cli, command, &mut out),
+        _ => run(&cli, &mut out).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             if cli.json {
                 let reply = ErrorReply {
@@ -191,7 +203,8 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
         | Commands::Certs
         | Commands::Pin { .. }
         | Commands::Sign { .. } => card_command(cli, out),
-        // Handled before any reader is touched (see `main`).
+        // Handled in `main` (image commands before any reader is touched, card commands by
+        // `finger_card_command`).
         Commands::Finger { .. } => Ok(()),
     }
 }
@@ -261,6 +274,28 @@ fn run_card_command<T: shenas_apdu::Transport>(
         _ => {}
     }
     Ok(())
+}
+
+/// Runs `finger enroll-card|verify-card` in one transaction on the chosen reader.
+fn finger_card_command(
+    cli: &Cli,
+    command: &crate::finger::FingerCommand,
+    out: &mut impl Write,
+) -> Result<ExitCode, CliError> {
+    let (_, mut card) = connect(cli)?;
+    let mut transaction = card.transaction()?;
+    let channel_config = ChannelConfig {
+        extended_length: extended_policy(cli.extended_length),
+        ..ChannelConfig::default()
+    };
+    let mut session = shenas_cards::session::CardSession::open(&mut transaction, channel_config)
+        .map_err(crate::card_cli::CardCliError::from)?;
+    Ok(crate::finger::moc::run(
+        &mut session,
+        command,
+        cli.json,
+        out,
+    )?)
 }
 
 fn extended_policy(arg: ExtendedArg) -> ExtendedLength {

@@ -1,4 +1,5 @@
-//! The fingerprint commands of the `shenas` CLI: `finger extract|quality|match|convert|eval`.
+//! The fingerprint commands of the `shenas` CLI: `finger extract|quality|match|convert|eval`,
+//! and `finger enroll-card|verify-card` ([`moc`]: match-on-card on the card in a reader).
 //!
 //! All computation is [`shenas_biometrics`]'s; this module reads files, prints results and
 //! maps errors to exit codes (0 success, 1 a comparison that did not match, 2 bad input).
@@ -23,6 +24,8 @@ use shenas_biometrics::image::GrayImage;
 use shenas_biometrics::matcher::{self, Decision, FalseMatchRate, MatchTemplate};
 use shenas_biometrics::quality;
 use shenas_biometrics::template::{ansi378_2004, iso19794_2_2005};
+
+pub mod moc;
 
 /// Template formats the CLI reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -101,11 +104,40 @@ pub enum FingerCommand {
         #[arg(long)]
         ppi: Option<u16>,
     },
+    /// Enrol a finger on the card (match-on-card reference; asks for the PUK).
+    EnrollCard {
+        /// The image.
+        image: PathBuf,
+        /// ISO/IEC 19794-2 finger position, 1–10 (2: right index, 7: left index).
+        #[arg(long)]
+        finger: u8,
+        /// Resolution override.
+        #[arg(long)]
+        ppi: Option<u16>,
+    },
+    /// Verify a finger on the card: the card matches (one try spent on a non-match).
+    VerifyCard {
+        /// The image.
+        image: PathBuf,
+        /// ISO/IEC 19794-2 finger position (default: the first finger the card announces).
+        #[arg(long)]
+        finger: Option<u8>,
+        /// Resolution override.
+        #[arg(long)]
+        ppi: Option<u16>,
+    },
+}
+
+impl FingerCommand {
+    /// True for the commands that act on a card in a reader (`enroll-card`, `verify-card`).
+    pub fn uses_card(&self) -> bool {
+        matches!(self, Self::EnrollCard { .. } | Self::VerifyCard { .. })
+    }
 }
 
 /// A failure of a finger command, printed on stderr.
 #[derive(Debug, thiserror::Error)]
-enum FingerError {
+pub(crate) enum FingerError {
     #[error("cannot read {path}")]
     Read {
         path: String,
@@ -136,6 +168,8 @@ enum FingerError {
     Template(#[source] shenas_biometrics::template::TemplateError),
     #[error("{0}: no <finger>_<impression>.png|bmp images with two or more fingers")]
     EmptyFolder(String),
+    #[error("this command acts on a card: run it through the `shenas` CLI")]
+    NeedsCard,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, FingerError> {
@@ -318,6 +352,9 @@ fn run_inner(cmd: FingerCommand, json: bool) -> Result<ExitCode, FingerError> {
             Ok(ExitCode::SUCCESS)
         }
         FingerCommand::Eval { folder, ppi } => eval_folder(&folder, ppi, json),
+        FingerCommand::EnrollCard { .. } | FingerCommand::VerifyCard { .. } => {
+            Err(FingerError::NeedsCard)
+        }
     }
 }
 

@@ -34,7 +34,17 @@
 //!
 //! [faults]
 //! tamper_data_group = 1  # change DG1 after EF.SOD was signed (passive authentication fails)
+//!
+//! [[fingers]]            # match-on-card references (national profile), any number
+//! position = 2           # ISO/IEC 19794-2 finger position 1–10 (2: right index)
+//! seed = 2002            # shenas-fingersim seed the template was generated from (provenance)
+//! template = "0a14…"     # ISO/IEC 19794-2 compact-card minutiae, hex, 12–60 minutiae, x-y ascending
+//! tries_left = 5         # default: the maximum (5)
 //! ```
+//!
+//! The references of the built-in personas were generated from their seeds by
+//! `tests/tests/moc.rs` (`persona_references_match_their_seeds`, which fails and prints the
+//! new values if the generator or the extractor drift).
 //!
 //! Everything is validated on load: the identity as the card codec validates it (national code
 //! check digit, FIDA, dates), PIN formats and tries against the profile. The four built-in
@@ -93,6 +103,83 @@ pub enum PersonaError {
     /// The portrait could not be generated.
     #[error("cannot generate the portrait")]
     Portrait,
+    /// A finger's position or reference template is not valid (the template is not shown).
+    #[error("the persona's finger {position} is not valid: {reason}")]
+    Finger {
+        /// The finger position as given.
+        position: u8,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// One enrolled finger: a match-on-card reference.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonaFinger {
+    /// ISO/IEC 19794-2 finger position, 1–10.
+    pub position: u8,
+    /// The shenas-fingersim seed the template was generated from (provenance only).
+    pub seed: Option<u64>,
+    /// ISO/IEC 19794-2 compact-card minutiae, 3 bytes each.
+    pub template: Vec<u8>,
+    /// Tries left (0: blocked).
+    pub tries_left: u8,
+}
+
+impl fmt::Debug for PersonaFinger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonaFinger")
+            .field("position", &self.position)
+            .field("minutiae", &(self.template.len() / 3))
+            .field("tries_left", &self.tries_left)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FingerFile {
+    position: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    template: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tries_left: Option<u8>,
+}
+
+impl PersonaFinger {
+    fn from_file(f: FingerFile) -> Result<Self, PersonaError> {
+        let bad = |reason| PersonaError::Finger {
+            position: f.position,
+            reason,
+        };
+        let template = hex::decode(f.template.trim()).map_err(|_| bad("template is not hex"))?;
+        crate::national::moc::check_minutiae(&template)
+            .map_err(|_| bad("template does not fit the card's parameters"))?;
+        let max = shenas_cards::moc::MAX_TRIES;
+        let tries_left = f.tries_left.unwrap_or(max);
+        if tries_left > max {
+            return Err(bad("more tries left than the card allows"));
+        }
+        if shenas_cards::moc::qualifier_of_position(f.position).is_none() {
+            return Err(bad("position is not 1–10"));
+        }
+        Ok(Self {
+            position: f.position,
+            seed: f.seed,
+            template,
+            tries_left,
+        })
+    }
+
+    fn to_file(&self) -> FingerFile {
+        FingerFile {
+            position: self.position,
+            seed: self.seed,
+            template: hex::encode(&self.template),
+            tries_left: Some(self.tries_left),
+        }
+    }
 }
 
 /// A PIN and its retry counter.
@@ -221,6 +308,8 @@ pub struct Persona {
     pub certificates: CertificateProfile,
     /// Faults.
     pub faults: PersonaFaults,
+    /// The enrolled fingers (match-on-card references).
+    pub fingers: Vec<PersonaFinger>,
 }
 
 impl fmt::Debug for Persona {
@@ -233,6 +322,7 @@ impl fmt::Debug for Persona {
             .field("keys", &self.keys)
             .field("certificates", &self.certificates)
             .field("faults", &self.faults)
+            .field("fingers", &self.fingers)
             .finish_non_exhaustive()
     }
 }
@@ -266,6 +356,8 @@ struct PersonaFile {
     certificates: CertificateProfile,
     #[serde(default)]
     faults: PersonaFaults,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fingers: Vec<FingerFile>,
 }
 
 /// The built-in personas' files.
@@ -338,6 +430,23 @@ impl Persona {
                 .data_group(n)
                 .ok_or(PersonaError::NoSuchDataGroup(n))?;
         }
+        let mut fingers: Vec<PersonaFinger> = Vec::with_capacity(file.fingers.len());
+        for f in file.fingers {
+            let finger = PersonaFinger::from_file(f)?;
+            if fingers.iter().any(|g| g.position == finger.position) {
+                return Err(PersonaError::Finger {
+                    position: finger.position,
+                    reason: "the same finger appears twice",
+                });
+            }
+            fingers.push(finger);
+        }
+        if !fingers.is_empty() && profile.match_on_card.is_none() {
+            return Err(PersonaError::Finger {
+                position: fingers.first().map_or(0, |f| f.position),
+                reason: "the card profile has no match-on-card application",
+            });
+        }
         Ok(Self {
             name: file.name,
             identity,
@@ -346,6 +455,7 @@ impl Persona {
             keys: file.keys,
             certificates: file.certificates,
             faults: file.faults,
+            fingers,
         })
     }
 
@@ -369,6 +479,7 @@ impl Persona {
             keys: self.keys.clone(),
             certificates: self.certificates.clone(),
             faults: self.faults.clone(),
+            fingers: self.fingers.iter().map(PersonaFinger::to_file).collect(),
         };
         toml::to_string(&file).map_err(|e| syntax(&e))
     }

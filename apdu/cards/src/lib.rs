@@ -13,11 +13,13 @@
 //! | [`sm`] | ISO/IEC 7816-4 secure messaging with AES-128 (host and card side) |
 //! | [`device_auth`] | EN 14890 device authentication with symmetric keys: cryptograms and session keys |
 //! | [`issuer`] | the issuer authority interface (in process and over loopback HTTP) |
-//! | [`session`] | a card session on the host: identify, read identity, certificates, PINs, signing |
+//! | [`session`] | a card session on the host: identify, read identity, certificates, PINs, signing, match-on-card |
+//! | [`moc`] | ISO/IEC 7816-11 match-on-card objects: BIT group, VERIFY data, the profile's qualifiers and parameters |
 //! | [`pki`] | signature verification, X.509 validation, passive authentication (EF.SOD), CAdES-BES |
 
 pub mod device_auth;
 pub mod issuer;
+pub mod moc;
 pub mod pki;
 pub mod profile;
 pub mod session;

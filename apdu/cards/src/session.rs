@@ -39,6 +39,10 @@ use crate::profile::{
 };
 use crate::sm::{SecureChannel, SmError};
 
+mod moc;
+
+pub use crate::moc::BiometricOutcome;
+
 const INS_VERIFY: u8 = 0x20;
 const INS_CHANGE_REFERENCE_DATA: u8 = 0x24;
 const INS_RESET_RETRY_COUNTER: u8 = 0x2C;
@@ -380,6 +384,7 @@ enum Selected {
     Nothing,
     Identity,
     Pki,
+    MatchOnCard,
     Other,
 }
 

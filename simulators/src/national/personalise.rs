@@ -48,6 +48,8 @@ pub struct Personalisation {
     pub extended_length: bool,
     /// Where PIN counters persist, if anywhere.
     pub state_file: Option<PathBuf>,
+    /// The enrolled fingers (match-on-card references).
+    pub fingers: Vec<super::moc::FingerSetup>,
 }
 
 /// Why a personalisation failed.
@@ -180,6 +182,7 @@ pub fn card_setup(p: Personalisation) -> Result<CardSetup, PersonaliseError> {
         ca_certificate: Some(ca.intermediate_certificate_der().to_vec()),
         extended_length: p.extended_length,
         state_file: p.state_file,
+        fingers: p.fingers,
     })
 }
 
@@ -238,6 +241,15 @@ pub fn from_persona(persona: &Persona) -> Personalisation {
         tamper_data_group: persona.faults.tamper_data_group,
         extended_length: true,
         state_file: None,
+        fingers: persona
+            .fingers
+            .iter()
+            .map(|f| super::moc::FingerSetup {
+                position: f.position,
+                template: f.template.clone(),
+                tries_left: f.tries_left,
+            })
+            .collect(),
     }
 }
 

@@ -116,6 +116,7 @@ pub fn setup(profile: &'static Profile, kind: KeyKind) -> CardSetup {
         device_keys: card_keys(),
         extended_length: true,
         state_file: None,
+        fingers: Vec::new(),
     }
 }
 
