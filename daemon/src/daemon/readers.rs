@@ -512,13 +512,8 @@ impl Worker {
             let began = match connected.card.transaction() {
                 Ok(mut transaction) => {
                     let mut card = Delivered::new(&mut transaction);
-                    let result = converse(
-                        conversations.as_ref(),
-                        &mut card,
-                        &reader,
-                        &atr,
-                        &operation,
-                    );
+                    let result =
+                        converse(conversations.as_ref(), &mut card, &reader, &atr, &operation);
                     Ok((result, card.delivered))
                     // `transaction` drops here: SCardEndTransaction, whatever happened.
                 }
