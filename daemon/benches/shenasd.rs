@@ -336,6 +336,56 @@ fn in_process(reader: &str, op: CardOp, n: usize) -> Vec<Duration> {
 }
 
 /// `clients` HTTP clients (one keep-alive connection each) send `per_client` requests of `op`.
+fn card_request(port: u16, token: &str, reader: &str, op: CardOp) -> String {
+    let path_reader = reader.replace(' ', "%20");
+    match op {
+        CardOp::Identify => format!(
+            "GET /v1/readers/{path_reader}/card HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ),
+        CardOp::ReadIdentity => format!(
+            "POST /v1/readers/{path_reader}/identity HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+        ),
+    }
+}
+
+/// Sends one request on a keep-alive connection and reads its whole answer (which must be 200).
+async fn exchange(
+    stream: &mut tokio::net::TcpStream,
+    request: &str,
+    buffer: &mut [u8],
+) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sent = Instant::now();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    loop {
+        let n = stream.read(buffer).await.unwrap();
+        assert!(n > 0, "closed");
+        got.extend_from_slice(&buffer[..n]);
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_string();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "{head} {}",
+            String::from_utf8_lossy(&got[end..])
+        );
+        if got.len() >= end + 4 + len {
+            return sent.elapsed();
+        }
+    }
+}
+
+/// `clients` HTTP clients (one keep-alive connection each) send `per_client` requests of `op`.
 async fn card_round(
     port: u16,
     token: &str,
@@ -344,16 +394,7 @@ async fn card_round(
     clients: usize,
     per_client: usize,
 ) -> (Vec<Duration>, Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let path_reader = reader.replace(' ', "%20");
-    let request = match op {
-        CardOp::Identify => format!(
-            "GET /v1/readers/{path_reader}/card HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
-        ),
-        CardOp::ReadIdentity => format!(
-            "POST /v1/readers/{path_reader}/identity HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
-        ),
-    };
+    let request = card_request(port, token, reader, op);
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
@@ -363,38 +404,10 @@ async fn card_round(
                     .await
                     .unwrap();
                 stream.set_nodelay(true).unwrap();
-                let mut latencies = Vec::with_capacity(per_client);
                 let mut buffer = vec![0u8; 65536];
+                let mut latencies = Vec::with_capacity(per_client);
                 for _ in 0..per_client {
-                    let sent = Instant::now();
-                    stream.write_all(request.as_bytes()).await.unwrap();
-                    let mut got = Vec::new();
-                    loop {
-                        let n = stream.read(&mut buffer).await.unwrap();
-                        assert!(n > 0, "closed");
-                        got.extend_from_slice(&buffer[..n]);
-                        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            continue;
-                        };
-                        let head = String::from_utf8_lossy(&got[..end]).to_string();
-                        let len: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap())
-                            })
-                            .unwrap_or(0);
-                        assert!(
-                            head.starts_with("HTTP/1.1 200"),
-                            "{head} {}",
-                            String::from_utf8_lossy(&got[end..])
-                        );
-                        if got.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
-                    latencies.push(sent.elapsed());
+                    latencies.push(exchange(&mut stream, &request, &mut buffer).await);
                 }
                 latencies
             })
@@ -415,26 +428,40 @@ async fn card_results(token: &str, reader: &str) -> serde_json::Value {
             CardOp::Identify => 300,
             CardOp::ReadIdentity => 100,
         };
-        // Warm both paths, then alternate three rounds of each.
-        let _ = card_round(DAEMON_PORT, token, reader, op, 1, 10).await;
+        // One keep-alive connection to the daemon and one PC/SC connection in process, used
+        // alternately request by request, so both see the same drift of the machine.
+        let (go, jobs) = std::sync::mpsc::channel::<usize>();
+        let (done, times) = std::sync::mpsc::channel::<Vec<Duration>>();
         let r = reader.to_owned();
-        let _ = tokio::task::spawn_blocking(move || in_process(&r, op, 10))
+        let local_thread = std::thread::spawn(move || {
+            for n in jobs {
+                let _ = done.send(in_process(&r, op, n));
+            }
+        });
+        let request = card_request(DAEMON_PORT, token, reader, op);
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", DAEMON_PORT))
             .await
             .unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut buffer = vec![0u8; 65536];
+        for _ in 0..10 {
+            exchange(&mut stream, &request, &mut buffer).await;
+        }
+        go.send(10).unwrap();
+        times.recv().unwrap();
         let (mut daemon, mut local) = (Vec::new(), Vec::new());
         let (mut d_wall, mut l_wall) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..3 {
-            let (l, w) = card_round(DAEMON_PORT, token, reader, op, 1, n / 3).await;
-            daemon.extend(l);
-            d_wall += w;
-            let r = reader.to_owned();
-            let started = Instant::now();
-            let l = tokio::task::spawn_blocking(move || in_process(&r, op, n / 3))
-                .await
-                .unwrap();
-            l_wall += started.elapsed();
+        for _ in 0..n {
+            let d = exchange(&mut stream, &request, &mut buffer).await;
+            d_wall += d;
+            daemon.push(d);
+            go.send(1).unwrap();
+            let l = times.recv().unwrap();
+            l_wall += l.iter().sum::<Duration>();
             local.extend(l);
         }
+        drop(go);
+        local_thread.join().unwrap();
         let daemon = summary(daemon, d_wall);
         let local = summary(local, l_wall);
         let overhead = daemon["p50_us"].as_f64().unwrap() - local["p50_us"].as_f64().unwrap();
@@ -551,13 +578,21 @@ async fn run() {
             serde_json::Value::Null
         }
     };
-    // Top up to 100,000 requests, then measure RSS again.
-    while total < 100_000 {
+    // RSS under load (after the rounds above), then again after 100,000 more requests: the
+    // difference is the growth (a leak shows there; allocator high-water marks do not grow).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_loaded = rss_kib(pid);
+    let mut more = 0usize;
+    while more < 100_000 {
         let (l, _) = ws_round(DAEMON_PORT, Some(&token), 10, 1000).await;
-        total += l.len();
+        more += l.len();
     }
+    total += more;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_after = rss_kib(pid);
+    eprintln!(
+        "RSS idle {rss_idle} KiB, under load {rss_loaded} KiB, after 100,000 more requests {rss_after} KiB"
+    );
     drop(daemon);
     let _ = std::fs::remove_dir_all(&dir);
     let line = json!({
@@ -566,7 +601,9 @@ async fn run() {
         "ready_ms_best": (ready_times[0].as_secs_f64() * 1e4).round() / 10.0,
         "ready_ms_median": (ready_times[2].as_secs_f64() * 1e4).round() / 10.0,
         "rss_idle_kib": rss_idle,
-        "rss_after_kib": rss_after,
+        "rss_loaded_kib": rss_loaded,
+        "rss_after_100k_more_kib": rss_after,
+        "rss_growth_over_100k_kib": rss_after.saturating_sub(rss_loaded),
         "requests_total": total,
         "results": results,
         "card_operations": cards,
