@@ -9,9 +9,9 @@ SHENAS_MIN_CARGO=1.95
 # the pcsc crate, build-essential for -sys crates and libFuzzer, python3-venv/-dev and swig to
 # build pyscard (PyPI has no wheel for it here), util-linux/iproute2/procps for the sandboxes,
 # openssl as the independent judge of our CMS signatures, libusb-1.0-0-dev for rusb (the USB
-# fingerprint scanner driver).
+# fingerprint scanner driver), polkitd for the test of polkit decisions on a private system bus.
 SHENAS_APT_PACKAGES=(
-    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd pcsc-tools opensc dbus iproute2
+    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd pcsc-tools opensc dbus polkitd iproute2
     util-linux procps python3-venv python3-dev swig build-essential openssl libusb-1.0-0-dev
 )
 SHENAS_PYSCARD_VERSION=2.3.1

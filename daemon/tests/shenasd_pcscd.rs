@@ -298,6 +298,127 @@ pcscd_test! {
         bus.kill();
     }
 
+    fn polkit_decides_privileged_methods_on_a_private_system_bus(sb: &mut Sandbox) {
+        // The real polkitd on a private system bus (a real dbus-daemon), in this sandbox's own
+        // mount namespace: our action file and a rules file are bind-mounted over polkit's
+        // directories. The rules let `nobody` read identities and refuse every other action;
+        // the D-Bus calls come from `nobody` (root callers are trusted without asking).
+        let base = std::path::PathBuf::from(format!("/tmp/shenas-polkit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        for d in ["actions", "rules", "bus"] {
+            std::fs::create_dir_all(base.join(d)).unwrap();
+        }
+        let run = |cmd: &mut Command| {
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{cmd:?}: {out:?}");
+        };
+        run(Command::new("chmod").args(["0755"]).arg(&base).arg(base.join("bus")));
+        for entry in std::fs::read_dir("/usr/share/polkit-1/actions").unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, base.join("actions").join(path.file_name().unwrap())).unwrap();
+        }
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/ir.shenas.policy"),
+            base.join("actions/ir.shenas.policy"),
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("rules/50-shenas-test.rules"),
+            "polkit.addRule(function(action, subject) {\n  if (action.id == \"ir.shenas.read-identity\" && subject.user == \"nobody\") { return polkit.Result.YES; }\n  if (action.id.indexOf(\"ir.shenas.\") == 0) { return polkit.Result.NO; }\n});\n",
+        )
+        .unwrap();
+        run(Command::new("mount").arg("--bind").arg(base.join("actions")).arg("/usr/share/polkit-1/actions"));
+        run(Command::new("mount").arg("--bind").arg(base.join("rules")).arg("/etc/polkit-1/rules.d"));
+        let socket = base.join("bus/system_bus_socket");
+        std::fs::write(
+            base.join("system.conf"),
+            format!(
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n<busconfig><type>system</type><listen>unix:path={}</listen><auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/><allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n",
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let address = format!("unix:path={}", socket.display());
+        let mut bus = sb.spawn({
+            let mut cmd = Command::new("dbus-daemon");
+            cmd.arg(format!("--config-file={}", base.join("system.conf").display()))
+                .args(["--nofork", "--print-address=1"]);
+            cmd
+        });
+        bus.wait_for_line("unix:", WAIT).unwrap();
+        let mut polkitd = sb.spawn({
+            let mut cmd = Command::new("/usr/lib/polkit-1/polkitd");
+            cmd.arg("--no-debug").env("DBUS_SYSTEM_BUS_ADDRESS", &address);
+            cmd
+        });
+        let _sim = start_card(sb, &[], 0);
+        let dir = sb.temp_dir();
+        let mut daemon = sb.spawn({
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_shenasd"));
+            cmd.args(["--listen", &format!("127.0.0.1:{PORT}"), "--bus", "system"])
+                .arg("--token-file")
+                .arg(dir.join("token"))
+                .arg("--audit-log")
+                .arg(dir.join("audit.jsonl"))
+                .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+                .env("SHENAS_LOG", "info");
+            cmd
+        });
+        let line = daemon.wait_for_line("ready http=", WAIT).unwrap();
+        assert!(line.contains("bus=system"), "{line}");
+        let reader = sb.reader_name(0);
+        // A D-Bus call as `nobody`, with dbus-send (an independent client).
+        let call = |method: &str, args: &[String]| -> std::process::Output {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "dbus-send"])
+                .arg(format!("--bus={address}"))
+                .args(["--print-reply", "--dest=ir.shenas.Daemon1", "/ir/shenas/Daemon1"])
+                .arg(format!("ir.shenas.Manager1.{method}"))
+                .args(args);
+            cmd.output().unwrap()
+        };
+        let reader_arg = format!("string:{reader}");
+        // Wait until polkitd owns its name and the card is identified.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = call("Identify", std::slice::from_ref(&reader_arg));
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let owned = Command::new("dbus-send")
+                .arg(format!("--bus={address}"))
+                .args(["--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.PolicyKit1"])
+                .output()
+                .unwrap();
+            if out.status.success() && text.contains("N000000001") && String::from_utf8_lossy(&owned.stdout).contains("true") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{out:?} {owned:?} {:?}", polkitd.try_wait());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Allowed by the rules: the identity is read.
+        let out = call("ReadIdentity", &[reader_arg.clone(), "string:{}".into()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{out:?}");
+        assert!(text.contains("0012345679"), "{text}");
+        // Refused by the rules: a typed Forbidden error, and the card was never asked.
+        let body = r#"string:{"hash_algorithm":"sha256","hash":"5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e","pin":"123456"}"#;
+        let out = call("SignHash", &[reader_arg.clone(), body.into()]);
+        assert!(!out.status.success(), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ir.shenas.Error.Forbidden"), "{err}");
+        assert!(err.contains("ir.shenas.sign"), "{err}");
+        let out = call("ChangePin", &[reader_arg.clone(), "string:id".into(), "string:0000".into(), "string:4321".into()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ir.shenas.Error.Forbidden"), "{err}");
+        assert!(err.contains("ir.shenas.manage-pin"), "{err}");
+        // The refused (and wrong) PIN was never sent: the card still has all its tries.
+        let out = call("PinStatus", &[reader_arg, "string:id".into()]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"tries_left\":3"), "{out:?}");
+        drop(daemon);
+        polkitd.kill();
+        bus.kill();
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
     fn card_pulled_mid_operation_keeps_the_daemon_serving(sb: &mut Sandbox) {
         // Every answer takes 1.5 s: the card is pulled while identify waits for one.
         let mut sim = start_sim(sb, &["--delay-ms", "1500"], 0);
