@@ -18,17 +18,25 @@ use shenas_scanner_usb::{
     BackendOpener, HotplugEvent, HotplugScanner, HotplugSource, UsbDeviceInfo, UsbError,
 };
 
+/// The recordings: `$SHENAS_USB_CAPTURES`, else `shared/usb-captures` beside the checkout or
+/// beside any folder above it (a clone elsewhere on the machine), else the workplace's
+/// `/work/shared/usb-captures`.
 fn captures() -> PathBuf {
-    let dir = std::env::var_os("SHENAS_USB_CAPTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/usb-captures"),
-        PathBuf::from,
-    );
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut candidates: Vec<PathBuf> = std::env::var_os("SHENAS_USB_CAPTURES")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    candidates.extend(manifest.ancestors().map(|a| a.join("shared/usb-captures")));
+    candidates.push(PathBuf::from("/work/shared/usb-captures"));
+    let found = candidates
+        .iter()
+        .find(|dir| dir.join("aes3500/capture.ioctl").is_file());
     assert!(
-        dir.join("aes3500/capture.ioctl").is_file(),
-        "USB captures not found in {} (set SHENAS_USB_CAPTURES)",
-        dir.display()
+        found.is_some(),
+        "USB captures not found in any of {candidates:?} (set SHENAS_USB_CAPTURES)"
     );
-    dir
+    found.cloned().unwrap_or_default()
 }
 
 fn recording() -> Recording {
