@@ -406,6 +406,11 @@ pcscd_test! {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("ir.shenas.Error.Forbidden"), "{err}");
         assert!(err.contains("ir.shenas.sign"), "{err}");
+        // Verifying a PIN is privileged too (under the sign action): no tries spent.
+        let out = call("VerifyPin", &[reader_arg.clone(), "string:id".into(), "string:0000".into()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ir.shenas.Error.Forbidden"), "{err}");
+        assert!(err.contains("ir.shenas.sign"), "{err}");
         let out = call("ChangePin", &[reader_arg.clone(), "string:id".into(), "string:0000".into(), "string:4321".into()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("ir.shenas.Error.Forbidden"), "{err}");

@@ -361,7 +361,8 @@ impl Manager {
         self.0.op(conn, &header, reader, op, None).await
     }
 
-    /// Verify a PIN.
+    /// Verify a PIN; privileged under the sign action (a verified PIN is what lets the card's
+    /// keys sign or authenticate), so no bus client can spend the holder's tries.
     async fn verify_pin(
         &self,
         reader: &str,
@@ -371,7 +372,9 @@ impl Manager {
         #[zbus(header)] header: Header<'_>,
     ) -> Result<String, BusError> {
         let op = Operation::VerifyPin(pin(pin_name)?, Secret::new(value));
-        self.0.op(conn, &header, reader, op, None).await
+        self.0
+            .op(conn, &header, reader, op, Some(POLKIT_SIGN))
+            .await
     }
 
     /// Change a PIN; privileged.
