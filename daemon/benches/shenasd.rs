@@ -206,50 +206,10 @@ async fn http_round(
     clients: usize,
     per_client: usize,
 ) -> (Vec<Duration>, Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let request = format!(
-                "GET /v1/readers HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
-            );
-            tokio::spawn(async move {
-                let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let mut latencies = Vec::with_capacity(per_client);
-                let mut buffer = vec![0u8; 8192];
-                for _ in 0..per_client {
-                    let sent = Instant::now();
-                    stream.write_all(request.as_bytes()).await.unwrap();
-                    // Read one response: head, then Content-Length bytes.
-                    let mut got = Vec::new();
-                    loop {
-                        let n = stream.read(&mut buffer).await.unwrap();
-                        assert!(n > 0, "closed");
-                        got.extend_from_slice(&buffer[..n]);
-                        let text = String::from_utf8_lossy(&got);
-                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                            let len: usize = head
-                                .lines()
-                                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-                                .unwrap_or(0);
-                            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-                            if body.len() >= len {
-                                break;
-                            }
-                        }
-                    }
-                    latencies.push(sent.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    (all, started.elapsed())
+    let request = format!(
+        "GET /v1/readers HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    keep_alive_round(port, request, clients, per_client).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -293,17 +253,13 @@ impl CardOp {
 /// The operation called in process over the same pcscd, one PC/SC transaction each, as the
 /// daemon's reader worker runs it (a connection kept open).
 fn in_process(reader: &str, op: CardOp, n: usize) -> Vec<Duration> {
-    use shenas_apdu::ChannelConfig;
     use shenas_apdu::pcsc::{ConnectOptions, PcscContext};
     use shenas_cards::session::CardSession;
     let mut context = PcscContext::establish().unwrap();
     let mut card = context.connect(reader, ConnectOptions::default()).unwrap();
     let issuer = shenas_simulators::issuer::SimulatedIssuer::new();
     let anchors = shenas_cards::pki::TrustAnchors::simulated();
-    let config = ChannelConfig {
-        read_ef_atr: false,
-        ..ChannelConfig::default()
-    };
+    let config = shenas_daemon::daemon::conversations::channel_config();
     let mut latencies = Vec::with_capacity(n);
     let mut resets = 0;
     while latencies.len() < n {
@@ -335,7 +291,7 @@ fn in_process(reader: &str, op: CardOp, n: usize) -> Vec<Duration> {
     latencies
 }
 
-/// `clients` HTTP clients (one keep-alive connection each) send `per_client` requests of `op`.
+/// The HTTP request of `op` on `reader`.
 fn card_request(port: u16, token: &str, reader: &str, op: CardOp) -> String {
     let path_reader = reader.replace(' ', "%20");
     match op {
@@ -394,7 +350,22 @@ async fn card_round(
     clients: usize,
     per_client: usize,
 ) -> (Vec<Duration>, Duration) {
-    let request = card_request(port, token, reader, op);
+    keep_alive_round(
+        port,
+        card_request(port, token, reader, op),
+        clients,
+        per_client,
+    )
+    .await
+}
+
+/// `clients` HTTP clients, one keep-alive connection each, send `request` `per_client` times.
+async fn keep_alive_round(
+    port: u16,
+    request: String,
+    clients: usize,
+    per_client: usize,
+) -> (Vec<Duration>, Duration) {
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {

@@ -57,6 +57,20 @@ fn start_sim(sb: &Sandbox, args: &[&str]) -> ChildGuard {
     sim
 }
 
+/// `openssl cms -verify` of a detached signature against the simulated national root CA.
+fn openssl_cms_verify(p7s: impl AsRef<std::ffi::OsStr>, doc: &Path) -> std::process::Output {
+    Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(p7s)
+        .arg("-content")
+        .arg(doc)
+        .arg("-CAfile")
+        .arg(root_pem())
+        .args(["-purpose", "any", "-out", "/dev/null"])
+        .output()
+        .unwrap()
+}
+
 /// The built-in citizen persona with extra lines appended to its sections.
 fn citizen_variant(sb: &Sandbox, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let text = std::fs::read_to_string(
@@ -182,32 +196,13 @@ pcscd_test! {
         assert!(out.status.success(), "{out:?}");
         let p7s = PathBuf::from(format!("{}.p7s", doc.display()));
         assert!(p7s.exists());
-        let root = root_pem();
-        let verify = Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-            .arg(&p7s)
-            .arg("-content")
-            .arg(&doc)
-            .args(["-CAfile"])
-            .arg(&root)
-            .args(["-purpose", "any", "-out", "/dev/null"])
-            .output()
-            .unwrap();
+        let verify = openssl_cms_verify(&p7s, &doc);
         assert!(verify.status.success(), "openssl: {verify:?}");
         assert!(String::from_utf8_lossy(&verify.stderr).contains("Verification successful"));
 
         // The document changed: openssl refuses the signature.
         std::fs::write(&doc, "a different document\n").unwrap();
-        let verify = Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-            .arg(&p7s)
-            .arg("-content")
-            .arg(&doc)
-            .args(["-CAfile"])
-            .arg(&root)
-            .args(["-purpose", "any", "-out", "/dev/null"])
-            .output()
-            .unwrap();
+        let verify = openssl_cms_verify(&p7s, &doc);
         assert!(!verify.status.success());
 
         // A wrong SIGN PIN: no signature, the tries shown.
@@ -236,16 +231,7 @@ pcscd_test! {
         std::fs::write(&doc, "a residence request\n").unwrap();
         let out = shenas(&["sign", "--json", "--file", doc.to_str().unwrap()], "123456\n");
         assert!(out.status.success(), "{out:?}");
-        let verify = Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-            .arg(format!("{}.p7s", doc.display()))
-            .arg("-content")
-            .arg(&doc)
-            .args(["-CAfile"])
-            .arg(root_pem())
-            .args(["-purpose", "any", "-out", "/dev/null"])
-            .output()
-            .unwrap();
+        let verify = openssl_cms_verify(format!("{}.p7s", doc.display()), &doc);
         assert!(verify.status.success(), "openssl: {verify:?}");
     }
 

@@ -329,6 +329,7 @@ pub struct CardSignature {
 pub struct Counting<T> {
     inner: T,
     apdus: usize,
+    answered: usize,
     time: Duration,
 }
 
@@ -338,6 +339,7 @@ impl<T> Counting<T> {
         Self {
             inner,
             apdus: 0,
+            answered: 0,
             time: Duration::ZERO,
         }
     }
@@ -345,6 +347,11 @@ impl<T> Counting<T> {
     /// APDUs sent so far.
     pub fn apdus(&self) -> usize {
         self.apdus
+    }
+
+    /// APDUs the card answered so far (transmits that did not fail).
+    pub fn answered(&self) -> usize {
+        self.answered
     }
 
     /// Time spent in `transmit` so far.
@@ -364,6 +371,7 @@ impl<T: Transport> Transport for Counting<T> {
         let r = self.inner.transmit(command);
         self.time += started.elapsed();
         self.apdus += 1;
+        self.answered += usize::from(r.is_ok());
         r
     }
     fn atr(&mut self) -> Result<Vec<u8>, TransportError> {

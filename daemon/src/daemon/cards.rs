@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use shenas_apdu::{ChannelConfig, Transport};
+use shenas_apdu::Transport;
 use shenas_cards::issuer::IssuerAuthority;
 use shenas_cards::pki::{self, TrustAnchors};
 use shenas_cards::profile::{KeyRole, PinKind as CardPinKind};
@@ -23,7 +23,9 @@ use shenas_dbus::api::{
 };
 use shenas_dbus::{ApiError, ErrorCode};
 
-use super::conversations::{BasicConversations, CardConversations, transport_error};
+use super::conversations::{
+    BasicConversations, CardConversations, channel_config, transport_error,
+};
 
 /// The card operations of `shenas-cards`: identity with device authentication through the
 /// issuer and passive authentication against the trust anchors, certificates validated on the
@@ -53,11 +55,7 @@ impl SessionConversations {
         &self,
         card: &'a mut dyn Transport,
     ) -> Result<CardSession<&'a mut dyn Transport>, ApiError> {
-        let config = ChannelConfig {
-            read_ef_atr: false,
-            ..ChannelConfig::default()
-        };
-        CardSession::open(card, config).map_err(|e| session_error(&e))
+        CardSession::open(card, channel_config()).map_err(|e| session_error(&e))
     }
 }
 
@@ -77,11 +75,8 @@ impl CardConversations for SessionConversations {
         reader: &str,
         atr: &[u8],
     ) -> Result<CardIdentity, ApiError> {
-        let config = ChannelConfig {
-            read_ef_atr: false,
-            ..ChannelConfig::default()
-        };
-        let identified = CardSession::open(&mut *card, config).and_then(|mut s| s.identify());
+        let identified =
+            CardSession::open(&mut *card, channel_config()).and_then(|mut s| s.identify());
         match identified {
             Ok(id) => Ok(CardIdentity {
                 reader: reader.to_owned(),

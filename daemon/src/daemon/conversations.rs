@@ -113,6 +113,15 @@ pub fn not_implemented(operation: &str) -> ApiError {
     ))
 }
 
+/// The channel settings of every conversation: EF.ATR is not read (it would select the MF on
+/// every request; the reader worker's connection already knows the card).
+pub fn channel_config() -> ChannelConfig {
+    ChannelConfig {
+        read_ef_atr: false,
+        ..ChannelConfig::default()
+    }
+}
+
 /// Maps a transport failure to its wire code.
 pub fn transport_error(error: &TransportError) -> ApiError {
     let code = match error {
@@ -156,11 +165,7 @@ impl CardConversations for BasicConversations {
         reader: &str,
         atr: &[u8],
     ) -> Result<CardIdentity, ApiError> {
-        let config = ChannelConfig {
-            read_ef_atr: false,
-            ..ChannelConfig::default()
-        };
-        let mut channel = Channel::open(card, config).map_err(|e| channel_error(&e))?;
+        let mut channel = Channel::open(card, channel_config()).map_err(|e| channel_error(&e))?;
         let [p1, p2] = SERIAL_NUMBER_TAG.to_be_bytes();
         // GET DATA (ISO/IEC 7816-4 clause 11.4.3), Le = 00.
         let command = Command::new(0x00, 0xCA, p1, p2).with_le(256);

@@ -415,41 +415,6 @@ struct Worker {
 }
 
 /// Failures after which the card handle (or the context) is not worth keeping.
-/// A transport that counts the commands the card answered.
-struct Delivered<'a> {
-    inner: &'a mut dyn shenas_apdu::Transport,
-    delivered: usize,
-}
-
-impl<'a> Delivered<'a> {
-    fn new(inner: &'a mut dyn shenas_apdu::Transport) -> Self {
-        Self {
-            inner,
-            delivered: 0,
-        }
-    }
-}
-
-impl shenas_apdu::Transport for Delivered<'_> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let response = self.inner.transmit(command)?;
-        self.delivered += 1;
-        Ok(response)
-    }
-
-    fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
-        self.inner.atr()
-    }
-
-    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
-        self.inner.reset()
-    }
-
-    fn limits(&self) -> shenas_apdu::TransportLimits {
-        self.inner.limits()
-    }
-}
-
 fn handle_is_stale(error: &TransportError) -> bool {
     matches!(
         error,
@@ -511,10 +476,10 @@ impl Worker {
             let atr = connected.atr.clone();
             let began = match connected.card.transaction() {
                 Ok(mut transaction) => {
-                    let mut card = Delivered::new(&mut transaction);
+                    let mut card = shenas_cards::session::Counting::new(&mut transaction);
                     let result =
                         converse(conversations.as_ref(), &mut card, &reader, &atr, &operation);
-                    Ok((result, card.delivered))
+                    Ok((result, card.answered()))
                     // `transaction` drops here: SCardEndTransaction, whatever happened.
                 }
                 Err(e) => Err(e),
